@@ -1,0 +1,61 @@
+// The one shape every connector has: probe for change → fetch (streamed) → transform (zod) → load.
+// A connector only knows its source: where to ask, how to page, how to read its format. Loading,
+// versioning, logging and retries are shared and live elsewhere (activities/ingestion).
+import type { z } from 'zod';
+import type { HttpClient } from '../http/http-client';
+
+/** One canonical observation, the unit of the versioned store. */
+export interface ObservationRow {
+  /** Identifies the series, e.g. "SL.UEM.TOTL.ZS|BJ". */
+  seriesKey: string;
+  /** Period label as the source gives it: "2023", "2023-Q1", "2023-07". */
+  period: string;
+  /** Numeric value as a decimal string (no float rounding), or null when the source has no value. */
+  value: string | null;
+  unit: string | null;
+  /** Source-specific extras (flags, labels, geometry...). Kept small: it is part of the row hash. */
+  attributes: Record<string, unknown> | null;
+}
+
+export interface Credentials {
+  apiKey?: string;
+  username?: string;
+}
+
+/** What a connector gets to work with; built by the ingestion activities from the catalog. */
+export interface SourceContext<P> {
+  sourceName: string;
+  baseUrl: string;
+  params: P;
+  /** Decrypted only inside the activity; never returned to a workflow, never logged. */
+  credentials: Credentials;
+  http: HttpClient;
+  /** Report progress; also lets Temporal deliver cancellation. */
+  heartbeat(details: Record<string, unknown>): void;
+  log(message: string, attrs?: Record<string, unknown>): void;
+}
+
+export interface ProbeResult {
+  /** The source's cheap change signal (e.g. World Bank `lastupdated`); null when it has none. */
+  token: string | null;
+  /** Short human-readable note for the log (e.g. "lastupdated 2024-05-30"). */
+  note?: string;
+}
+
+/** A raw record failed its row schema: it is rejected into the log, never silently dropped. */
+export class RowRejected extends Error {
+  override name = 'RowRejected';
+}
+
+export interface Connector<P = unknown, R = unknown> {
+  /** Key used in DataSource.connector. */
+  readonly name: string;
+  /** Validates DataSource.params; errors name the field. */
+  readonly paramsSchema: z.ZodType<P>;
+  /** Cheap change signal, fetched before any data. */
+  probe(ctx: SourceContext<P>): Promise<ProbeResult>;
+  /** Streams raw records (small JSON-able objects) as the source delivers them; never buffers the whole body. */
+  fetch(ctx: SourceContext<P>): AsyncIterable<R>;
+  /** Validates one raw record and maps it to zero or more observations; throws RowRejected for a bad row. */
+  transform(raw: unknown, params: P): ObservationRow[];
+}

@@ -1,0 +1,62 @@
+// Every setting TEDI reads from the environment, validated once at start-up.
+// A bad value stops start-up with a message that names the variable and says how to fix it.
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(1).max(65535);
+
+const EnvSchema = z.object({
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// connection URL')
+    .optional()
+    .describe('PostgreSQL connection URL; unset = start the embedded PostgreSQL under .data/postgres'),
+  TEMPORAL_ADDRESS: z
+    .string()
+    .regex(/^[^:\s]+:\d+$/, 'must be host:port, e.g. 127.0.0.1:7233')
+    .optional()
+    .describe('Temporal frontend host:port; unset = start the Temporal dev server'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_UI_PORT: port.default(8233),
+  TEMPORAL_DEV_PORT: port.default(7233),
+  EMBEDDED_PG_PORT: port.default(54329),
+  TEDI_DATA_DIR: z.string().min(1).default('.data'),
+  TEDI_SECRET_KEY: z
+    .string()
+    .regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex characters (32 bytes); generate one with `openssl rand -hex 32`')
+    .optional()
+    .describe('key that encrypts API keys at rest; unset = a key generated once under .data/secret.key'),
+  TEDI_LOG_RETENTION_DAYS: z.coerce.number().int().min(1).default(90),
+  TEDI_MASTER_INTERVAL: z
+    .string()
+    .regex(/^\d+\s*(m|h|d)$/, 'must be a duration such as 6h, 30m or 1d')
+    .default('6h'),
+  TEDI_MAX_CHILDREN_IN_FLIGHT: z.coerce.number().int().min(1).max(500).default(20),
+  TEDI_WB_COUNTRIES: z
+    .string()
+    .regex(/^[A-Za-z]{2,3}(;[A-Za-z]{2,3})*$/, 'must be ISO codes separated by ";", e.g. BJ;TG;NE')
+    .default('BJ'),
+  TEDI_WORLD_BANK_BASE_URL: z.string().url().default('https://api.worldbank.org/v2'),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+});
+
+export type AppConfig = z.infer<typeof EnvSchema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses `env` (default: process.env); throws ConfigError listing every bad variable and its fix. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  // Empty strings mean "unset" for optional variables, the way shells and compose files write them.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = EnvSchema.safeParse(cleaned);
+  if (parsed.success) return parsed.data;
+  const lines = parsed.error.issues.map((issue) => {
+    const name = String(issue.path[0]);
+    return `  ${name}=${JSON.stringify(env[name] ?? '')}: ${issue.message}`;
+  });
+  throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}\nFix these environment variables and start again.`);
+}
+
+/** The variables the application reads: the compose file and the README are checked against this list. */
+export const CONFIG_VARIABLES = Object.keys(EnvSchema.shape);

@@ -1,0 +1,39 @@
+// The failure vocabulary shared by activities and workflows. Each type is a stable string that shows up
+// in the Web UI, in `temporal workflow describe`, and in IngestionLog.errorClass, and decides whether
+// Temporal retries: a source that is down or throttling may recover; a payload we cannot parse will not.
+// Workflow-safe: imports only @temporalio/common.
+import { ApplicationFailure } from '@temporalio/common';
+
+export const FailureType = {
+  /** 429 (or Comtrade's 403) with Retry-After: retried after the delay the source asked for. */
+  RateLimited: 'RateLimited',
+  /** 5xx, connection errors, timeouts: retried with backoff. */
+  SourceUnavailable: 'SourceUnavailable',
+  /** The source said the request itself is wrong (4xx, an API error envelope): retrying cannot help. */
+  SourceRejected: 'SourceRejected',
+  /** The body does not match the source's documented format: retrying cannot help. */
+  InvalidPayload: 'InvalidPayload',
+  /** A source returned a partial result inside a 200 (e.g. Overpass `remark`): retried. */
+  PartialResult: 'PartialResult',
+  /** Too many rows failed validation; the current version is left untouched. */
+  TooManyRejects: 'TooManyRejects',
+  /** The catalog row or its params are invalid: fix the catalog, then trigger again. */
+  ConfigurationError: 'ConfigurationError',
+} as const;
+export type FailureType = (typeof FailureType)[keyof typeof FailureType];
+
+/** Failure types Temporal must not retry. */
+export const NON_RETRYABLE_FAILURES: FailureType[] = [
+  FailureType.SourceRejected,
+  FailureType.InvalidPayload,
+  FailureType.TooManyRejects,
+  FailureType.ConfigurationError,
+];
+
+export function invalidPayload(message: string): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(message, FailureType.InvalidPayload);
+}
+
+export function configurationError(message: string): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(message, FailureType.ConfigurationError);
+}
