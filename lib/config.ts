@@ -36,6 +36,14 @@ const EnvSchema = z.object({
     .regex(/^[A-Za-z]{2,3}(;[A-Za-z]{2,3})*$/, 'must be ISO codes separated by ";", e.g. BJ;TG;NE')
     .default('BJ'),
   TEDI_WORLD_BANK_BASE_URL: z.string().url().default('https://api.worldbank.org/v2'),
+  TEDI_WORKER_QUEUES: z
+    .string()
+    .regex(
+      /^(scheduler|agriculture|realestate|employment|business)(,(scheduler|agriculture|realestate|employment|business))*$/,
+      'must be a comma-separated list of task queues: scheduler, agriculture, realestate, employment, business',
+    )
+    .optional()
+    .describe('task queues this worker process polls; unset = all five'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });
 

@@ -1,0 +1,8 @@
+// What activities need from the process that hosts them. Built once per worker process.
+import type { Database } from '../lib/db';
+
+export interface ActivityDeps {
+  db: Database;
+  /** Hex key that decrypts DataSourceConfig.apiKeyEncrypted. */
+  secretKey: string;
+}

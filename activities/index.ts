@@ -1,0 +1,18 @@
+// All activities, bound to the worker's database and secret key. Workflows import only the type.
+import type { ActivityDeps } from './deps';
+import { auditLogActivities } from './ingestion/audit-log';
+import { pipelineActivities } from './ingestion/pipeline';
+import { maintenanceActivities } from './maintenance/maintenance';
+import { schedulingActivities } from './scheduling/due-versions';
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...schedulingActivities(deps),
+    ...auditLogActivities(deps),
+    ...pipelineActivities(deps),
+    ...maintenanceActivities(deps),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;
+export type { ActivityDeps } from './deps';

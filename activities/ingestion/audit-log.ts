@@ -1,0 +1,117 @@
+// The audit trail and the schedule state: every ingestion run opens one IngestionLog row and closes it
+// with its outcome, and closing it applies the scheduling rules (next check, failure count, breaker)
+// in the same transaction, so the log and the schedule never disagree.
+import { markChecked, type Frequency, type ScheduleState } from '../../lib/scheduling/frequency';
+import { configurationError } from '../../lib/failures';
+import type { ActivityDeps } from '../deps';
+import { currentIngestKey } from './ingest-key';
+import type { FinishInput, FinishSummary, IngestionPlan, Trigger } from './types';
+
+export function auditLogActivities(deps: ActivityDeps) {
+  const { prisma } = deps.db;
+
+  /** Opens (or, on retry, finds) this run's log row and returns what the workflow needs to plan the run. */
+  async function beginIngestion(input: { datasetVersionId: number; trigger: Trigger }): Promise<IngestionPlan> {
+    const { workflowId, runId } = currentIngestKey();
+    const version = await prisma.datasetVersion.findUnique({
+      where: { id: input.datasetVersionId },
+      include: { dataSource: true },
+    });
+    if (!version) {
+      throw configurationError(
+        `Dataset version ${input.datasetVersionId} does not exist. List versions with: npm run tedi -- versions list`,
+      );
+    }
+    const log = await prisma.ingestionLog.upsert({
+      where: { workflowId_runId: { workflowId, runId } },
+      create: { datasetVersionId: version.id, status: 'running', trigger: input.trigger, workflowId, runId },
+      update: {},
+    });
+    const source = version.dataSource;
+    const blockedReason = !source.isActive
+      ? `source "${source.name}" is inactive`
+      : version.breakerOpenedAt
+        ? `circuit breaker open since ${version.breakerOpenedAt.toISOString()} after ${version.consecutiveFailures} consecutive failures`
+        : !version.checkEnabled
+          ? 'automatic checks are disabled for this version'
+          : null;
+    return {
+      logId: log.id.toString(),
+      datasetVersionId: version.id,
+      source: source.name,
+      version: version.version,
+      vertical: source.vertical,
+      frequency: source.updateFrequency,
+      checkable: blockedReason === null,
+      blockedReason,
+      lastProbeToken: version.lastProbeToken,
+      lastChecksum: version.lastChecksum,
+      currentRevision: version.currentRevision,
+    };
+  }
+
+  /** Closes the log row and applies the scheduling rules. Idempotent: a retry after commit changes nothing. */
+  async function finishIngestion(input: FinishInput): Promise<FinishSummary> {
+    const logId = BigInt(input.logId);
+    const now = new Date();
+    const summary = await prisma.$transaction(async (tx) => {
+      const [version] = await tx.$queryRaw<
+        Array<ScheduleState & { id: number; frequency: Frequency }>
+      >`SELECT v.id, v.check_enabled AS "checkEnabled", v.next_check_at AS "nextCheckAt",
+               v.last_checked_at AS "lastCheckedAt", v.consecutive_failures AS "consecutiveFailures",
+               v.breaker_opened_at AS "breakerOpenedAt", s.update_frequency::text AS frequency
+          FROM dataset_versions v JOIN data_sources s ON s.id = v.data_source_id
+         WHERE v.id = ${input.datasetVersionId} FOR UPDATE OF v`;
+      if (!version) throw configurationError(`Dataset version ${input.datasetVersionId} disappeared during ingestion.`);
+      const log = await tx.ingestionLog.findUniqueOrThrow({ where: { id: logId } });
+      const result = (s: ScheduleState): FinishSummary => ({
+        consecutiveFailures: s.consecutiveFailures,
+        breakerOpen: s.breakerOpenedAt !== null,
+        nextCheckAt: s.nextCheckAt?.toISOString() ?? null,
+      });
+      if (log.status !== 'running') return result(version);
+
+      await tx.ingestionLog.update({
+        where: { id: logId },
+        data: {
+          status: input.status,
+          finishedAt: now,
+          durationMs: now.getTime() - log.startedAt.getTime(),
+          probeToken: input.probeToken ?? null,
+          checksum: input.checksum ?? null,
+          revision: input.revision ?? null,
+          bytesFetched: BigInt(input.bytesFetched ?? 0),
+          recordsAdded: input.recordsAdded ?? 0,
+          recordsUpdated: input.recordsUpdated ?? 0,
+          recordsUnchanged: input.recordsUnchanged ?? 0,
+          recordsRemoved: input.recordsRemoved ?? 0,
+          recordsRejected: input.recordsRejected ?? log.recordsRejected,
+          errorClass: input.errorClass ?? null,
+          errorMessage: input.errorMessage ?? input.note ?? null,
+        },
+      });
+      if (input.status === 'skipped') return result(version);
+
+      const next = markChecked(version, version.frequency, input.status, now);
+      const succeeded = input.status !== 'failed';
+      await tx.datasetVersion.update({
+        where: { id: version.id },
+        data: {
+          lastCheckedAt: next.lastCheckedAt,
+          nextCheckAt: next.nextCheckAt,
+          consecutiveFailures: next.consecutiveFailures,
+          breakerOpenedAt: next.breakerOpenedAt,
+          ...(succeeded ? { lastSuccessAt: now } : {}),
+          ...(succeeded && input.probeToken !== undefined ? { lastProbeToken: input.probeToken } : {}),
+        },
+      });
+      return result(next);
+    });
+    const { ingestKey } = currentIngestKey();
+    await deps.db.pool.query('DELETE FROM staged_records WHERE ingest_key = $1', [ingestKey]);
+    await deps.db.pool.query('DELETE FROM staged_observations WHERE ingest_key = $1', [ingestKey]);
+    return summary;
+  }
+
+  return { beginIngestion, finishIngestion };
+}

@@ -1,0 +1,55 @@
+// Builds what a connector works with for one dataset version: its catalog row, validated params,
+// decrypted credentials and an HTTP client bound to the source's rate limit and timeout.
+import { cancellationSignal, heartbeat, log } from '@temporalio/activity';
+import { configurationError } from '../../lib/failures';
+import { decryptSecret } from '../../lib/secrets';
+import { getConnector } from '../connectors';
+import type { Connector, SourceContext } from '../connectors/types';
+import type { ActivityDeps } from '../deps';
+import { HttpClient } from '../http/http-client';
+
+export interface PreparedSource {
+  connector: Connector<unknown, unknown>;
+  ctx: SourceContext<unknown>;
+  bytesFetched(): number;
+}
+
+export async function prepareSource(deps: ActivityDeps, datasetVersionId: number): Promise<PreparedSource> {
+  const version = await deps.db.prisma.datasetVersion.findUnique({
+    where: { id: datasetVersionId },
+    include: { dataSource: { include: { config: true } } },
+  });
+  if (!version) throw configurationError(`Dataset version ${datasetVersionId} does not exist.`);
+  const source = version.dataSource;
+  const config = source.config;
+  if (!config) {
+    throw configurationError(`Source "${source.name}" has no DataSourceConfig row: load the catalog (npm run migrate).`);
+  }
+  const connector = getConnector(source.connector);
+  const parsed = connector.paramsSchema.safeParse(source.params);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `params.${i.path.join('.')}: ${i.message}`).join('; ');
+    throw configurationError(`Source "${source.name}" has invalid params (${issues}). Fix data_sources.params.`);
+  }
+  const apiKey = config.apiKeyEncrypted ? decryptSecret(config.apiKeyEncrypted, deps.secretKey) : undefined;
+  let bytes = 0;
+  const http = new HttpClient({
+    sourceName: source.name,
+    rateLimitPerSecond: config.rateLimitPerSecond,
+    timeoutMs: config.timeoutMs,
+    signal: cancellationSignal(),
+    onBytes: (n) => {
+      bytes += n;
+    },
+  });
+  const ctx: SourceContext<unknown> = {
+    sourceName: source.name,
+    baseUrl: config.baseUrl.replace(/\/+$/, ''),
+    params: parsed.data,
+    credentials: { apiKey, username: config.username ?? undefined },
+    http,
+    heartbeat: (details) => heartbeat({ ...details, bytes }),
+    log: (message, attrs) => log.info(message, { source: source.name, ...attrs }),
+  };
+  return { connector, ctx, bytesFetched: () => bytes };
+}

@@ -1,0 +1,70 @@
+// Inputs and small summaries that travel between the ingestion workflow and its activities.
+// Everything here is small by design: data itself stays in PostgreSQL.
+
+export type Trigger = 'schedule' | 'manual' | 'event';
+export type FinalStatus = 'success' | 'no_change' | 'failed' | 'skipped';
+
+export interface IngestionPlan {
+  logId: string;
+  datasetVersionId: number;
+  source: string;
+  version: string;
+  vertical: string;
+  frequency: string;
+  /** Automatic checks allowed: source active, check enabled, breaker closed. */
+  checkable: boolean;
+  /** Why it is not checkable, for the log and the skipped result. */
+  blockedReason: string | null;
+  lastProbeToken: string | null;
+  lastChecksum: string | null;
+  currentRevision: number;
+}
+
+export interface ProbeSummary {
+  token: string | null;
+  note: string | null;
+}
+
+export interface FetchSummary {
+  records: number;
+  bytes: number;
+}
+
+export interface TransformSummary {
+  rows: number;
+  rejected: number;
+  checksum: string;
+}
+
+export interface LoadSummary {
+  changed: boolean;
+  revision: number | null;
+  recordsAdded: number;
+  recordsUpdated: number;
+  recordsUnchanged: number;
+  recordsRemoved: number;
+}
+
+export interface FinishInput {
+  logId: string;
+  datasetVersionId: number;
+  status: FinalStatus;
+  probeToken?: string | null;
+  checksum?: string | null;
+  revision?: number | null;
+  bytesFetched?: number;
+  recordsAdded?: number;
+  recordsUpdated?: number;
+  recordsUnchanged?: number;
+  recordsRemoved?: number;
+  recordsRejected?: number;
+  errorClass?: string;
+  errorMessage?: string;
+  note?: string;
+}
+
+export interface FinishSummary {
+  consecutiveFailures: number;
+  breakerOpen: boolean;
+  nextCheckAt: string | null;
+}

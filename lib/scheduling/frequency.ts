@@ -1,0 +1,97 @@
+// Scheduling rules as pure functions: the seed's DatasetVersion.should_check(), calculate_next_check()
+// and mark_checked(), with the circuit breaker folded in. No I/O and no clock of their own (the caller
+// passes `now`), so workflows, activities and tests all get the same answers.
+
+export const FREQUENCIES = ['weekly', 'monthly', 'quarterly', 'semi_annual', 'annual', 'on_event'] as const;
+export type Frequency = (typeof FREQUENCIES)[number];
+
+/** Consecutive failed ingestions that open the circuit breaker (the seed's threshold). */
+export const BREAKER_THRESHOLD = 5;
+
+const MONTHS: Record<Exclude<Frequency, 'weekly' | 'on_event'>, number> = {
+  monthly: 1,
+  quarterly: 3,
+  semi_annual: 6,
+  annual: 12,
+};
+
+/** Adds calendar months, clamping to the end of shorter months (31 Jan + 1 month = 28/29 Feb). */
+export function addMonths(from: Date, months: number): Date {
+  const d = new Date(from.getTime());
+  const day = d.getUTCDate();
+  d.setUTCDate(1);
+  d.setUTCMonth(d.getUTCMonth() + months);
+  const lastDay = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 0)).getUTCDate();
+  d.setUTCDate(Math.min(day, lastDay));
+  return d;
+}
+
+/** When the next automatic check is due after a check at `from`; null for on-event sources (never automatic). */
+export function calculateNextCheck(frequency: Frequency, from: Date): Date | null {
+  switch (frequency) {
+    case 'on_event':
+      return null;
+    case 'weekly':
+      return new Date(from.getTime() + 7 * 24 * 3600 * 1000);
+    default:
+      return addMonths(from, MONTHS[frequency]);
+  }
+}
+
+/** The expected gap between two checks, used for freshness (a version is overdue past it). */
+export function expectedCadenceMs(frequency: Frequency): number | null {
+  const from = new Date(Date.UTC(2001, 0, 1));
+  const next = calculateNextCheck(frequency, from);
+  return next ? next.getTime() - from.getTime() : null;
+}
+
+export interface ScheduleState {
+  checkEnabled: boolean;
+  nextCheckAt: Date | null;
+  lastCheckedAt: Date | null;
+  consecutiveFailures: number;
+  breakerOpenedAt: Date | null;
+}
+
+export function isBreakerOpen(state: Pick<ScheduleState, 'breakerOpenedAt'>): boolean {
+  return state.breakerOpenedAt !== null;
+}
+
+/** Whether the master scheduler should start an automatic check now. */
+export function shouldCheck(state: ScheduleState, frequency: Frequency, now: Date): boolean {
+  if (!state.checkEnabled || frequency === 'on_event' || isBreakerOpen(state)) return false;
+  return state.nextCheckAt === null || state.nextCheckAt.getTime() <= now.getTime();
+}
+
+export type CheckOutcome = 'success' | 'no_change' | 'failed';
+
+/**
+ * The schedule state after a check finished at `now`.
+ * - success / no_change: failures reset, next check one cadence later.
+ * - failed: one more consecutive failure; the version stays due so the next master run retries it,
+ *   and at BREAKER_THRESHOLD the breaker opens and automatic checks stop until someone resets it.
+ */
+export function markChecked(state: ScheduleState, frequency: Frequency, outcome: CheckOutcome, now: Date): ScheduleState {
+  if (outcome === 'failed') {
+    const consecutiveFailures = state.consecutiveFailures + 1;
+    const opens = consecutiveFailures >= BREAKER_THRESHOLD && state.breakerOpenedAt === null;
+    return {
+      ...state,
+      lastCheckedAt: now,
+      consecutiveFailures,
+      breakerOpenedAt: opens ? now : state.breakerOpenedAt,
+    };
+  }
+  return {
+    ...state,
+    lastCheckedAt: now,
+    nextCheckAt: calculateNextCheck(frequency, now),
+    consecutiveFailures: 0,
+    breakerOpenedAt: null,
+  };
+}
+
+/** Closes the breaker: the next master run checks the version again. */
+export function resetBreaker(state: ScheduleState, now: Date): ScheduleState {
+  return { ...state, consecutiveFailures: 0, breakerOpenedAt: null, nextCheckAt: now };
+}

@@ -1,0 +1,86 @@
+// The three schedules TEDI runs on, created or updated idempotently. An update keeps what an operator
+// set by hand (pause, note), so re-running `npm start` never unpauses a schedule someone paused.
+import {
+  type Client,
+  ScheduleAlreadyRunning,
+  ScheduleOverlapPolicy,
+  type ScheduleOptions,
+} from '@temporalio/client';
+import { SCHEDULER_QUEUE } from '../verticals';
+import { CLEANUP_SCHEDULE_ID, MASTER_SCHEDULE_ID, RELIABILITY_SCHEDULE_ID } from '../../workflows/ids';
+
+export interface ScheduleSettings {
+  /** Master interval, e.g. "6h". */
+  masterInterval: string;
+  logRetentionDays: number;
+  maxChildrenInFlight: number;
+}
+
+export function desiredSchedules(s: ScheduleSettings): ScheduleOptions[] {
+  return [
+    {
+      scheduleId: MASTER_SCHEDULE_ID,
+      spec: { intervals: [{ every: s.masterInterval }] },
+      action: {
+        type: 'startWorkflow',
+        workflowType: 'masterScheduler',
+        workflowId: 'tedi-master',
+        taskQueue: SCHEDULER_QUEUE,
+        args: [{ maxInFlight: s.maxChildrenInFlight }],
+        workflowExecutionTimeout: '1 day',
+      },
+      // SKIP: never two masters at once. The catch-up window is explicit (the SDK's describe() falls
+      // back to 60 s otherwise): a server down for under an hour still runs the tick it missed.
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' },
+    },
+    {
+      scheduleId: CLEANUP_SCHEDULE_ID,
+      spec: { calendars: [{ hour: 3, minute: 15, comment: 'daily at 03:15 UTC' }] },
+      action: {
+        type: 'startWorkflow',
+        workflowType: 'cleanupLogs',
+        workflowId: 'tedi-cleanup-logs',
+        taskQueue: SCHEDULER_QUEUE,
+        args: [{ retentionDays: s.logRetentionDays }],
+      },
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '6 hours' },
+    },
+    {
+      scheduleId: RELIABILITY_SCHEDULE_ID,
+      spec: { calendars: [{ hour: 3, minute: 45, comment: 'daily at 03:45 UTC' }] },
+      action: {
+        type: 'startWorkflow',
+        workflowType: 'reliabilityScores',
+        workflowId: 'tedi-reliability-scores',
+        taskQueue: SCHEDULER_QUEUE,
+        args: [],
+      },
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '6 hours' },
+    },
+  ];
+}
+
+export type EnsureOutcome = 'created' | 'updated';
+
+/** Creates the schedule, or updates spec, action and policies of an existing one, keeping its state. */
+export async function ensureSchedule(client: Client, desired: ScheduleOptions): Promise<EnsureOutcome> {
+  try {
+    await client.schedule.create(desired);
+    return 'created';
+  } catch (err) {
+    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+    await client.schedule.getHandle(desired.scheduleId).update((prev) => ({
+      ...prev,
+      spec: desired.spec,
+      action: desired.action,
+      policies: { ...prev.policies, ...desired.policies },
+    }));
+    return 'updated';
+  }
+}
+
+export async function ensureSchedules(client: Client, s: ScheduleSettings): Promise<Record<string, EnsureOutcome>> {
+  const outcomes: Record<string, EnsureOutcome> = {};
+  for (const desired of desiredSchedules(s)) outcomes[desired.scheduleId] = await ensureSchedule(client, desired);
+  return outcomes;
+}

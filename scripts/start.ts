@@ -1,0 +1,42 @@
+// `npm start`: the whole scheduler on one machine. Uses DATABASE_URL / TEMPORAL_ADDRESS when they are
+// set and reachable, otherwise starts an embedded PostgreSQL and the Temporal dev server (data under
+// .data/), then applies migrations, loads the catalog, ensures the schedules and runs the workers for
+// all five task queues until Ctrl-C, when it stops everything it started.
+import { ConfigError, loadConfig } from '../lib/config';
+import { bringUpEnvironment } from '../lib/infra/environment';
+import { startApplication } from '../workers/application';
+import { runWorkers } from '../workers/create-workers';
+
+const say = (msg: string) => console.log(`[tedi] ${msg}`);
+
+async function main() {
+  const config = loadConfig();
+  const env = await bringUpEnvironment(config, say);
+  for (const s of env.started) say(`started ${s}`);
+  const stopRequested = new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  try {
+    const app = await startApplication(config, {
+      databaseUrl: env.databaseUrl,
+      temporalAddress: env.temporalAddress,
+      prepare: true,
+      log: say,
+    });
+    say(`workers polling: ${app.workers.map((w) => w.options.taskQueue).join(', ')}`);
+    say(`Temporal: ${env.temporalAddress} (namespace ${config.TEMPORAL_NAMESPACE})`);
+    if (env.uiUrl) say(`Web UI: ${env.uiUrl}/namespaces/${config.TEMPORAL_NAMESPACE}/schedules`);
+    say('Ctrl-C stops everything this command started.');
+    await runWorkers(app.workers, stopRequested);
+    await app.close();
+  } finally {
+    say('stopping');
+    await env.stop();
+  }
+}
+
+main().catch((err) => {
+  console.error(err instanceof ConfigError ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,80 @@
+// Wires the application onto a database and a Temporal server: migrations, the source catalog, search
+// attributes, schedules and the workers for the chosen task queues. Used by `npm start`, the standalone
+// worker process and the end-to-end tests, so all three run exactly the same code.
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { applyMigrations } from '../prisma/migrator';
+import { loadCatalog } from '../prisma/catalog';
+import type { AppConfig } from '../lib/config';
+import { type Database, openDatabase } from '../lib/db';
+import { resolveSecretKey } from '../lib/secrets';
+import { ensureSearchAttributes } from '../lib/temporal/search-attributes-admin';
+import { ensureSchedules } from '../lib/temporal/schedules';
+import { TASK_QUEUES, type TaskQueue } from '../lib/verticals';
+import { createWorkers } from './create-workers';
+
+export interface ApplicationOptions {
+  databaseUrl: string;
+  temporalAddress: string;
+  /** Apply migrations, load the catalog and ensure schedules (npm start); false for extra worker processes. */
+  prepare: boolean;
+  queues?: readonly TaskQueue[];
+  log?: (msg: string) => void;
+}
+
+export interface Application {
+  db: Database;
+  client: Client;
+  workers: Worker[];
+  close(): Promise<void>;
+}
+
+export async function startApplication(config: AppConfig, opts: ApplicationOptions): Promise<Application> {
+  const log = opts.log ?? (() => undefined);
+  if (opts.prepare) {
+    const migrated = await applyMigrations(opts.databaseUrl, { log });
+    log(`migrations: ${migrated.applied.length} applied, ${migrated.alreadyApplied} already in place`);
+  }
+  const db = openDatabase(opts.databaseUrl);
+  const connection = await Connection.connect({ address: opts.temporalAddress });
+  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const nativeConnection = await NativeConnection.connect({ address: opts.temporalAddress });
+  try {
+    if (opts.prepare) {
+      const { sources } = await loadCatalog(db.prisma, {
+        worldBankBaseUrl: config.TEDI_WORLD_BANK_BASE_URL,
+        worldBankCountries: config.TEDI_WB_COUNTRIES.split(';').map((c) => c.toUpperCase()),
+      });
+      log(`catalog: ${sources} sources`);
+      const added = await ensureSearchAttributes(connection, config.TEMPORAL_NAMESPACE);
+      if (added.length) log(`search attributes registered: ${added.join(', ')}`);
+      const schedules = await ensureSchedules(client, {
+        masterInterval: config.TEDI_MASTER_INTERVAL,
+        logRetentionDays: config.TEDI_LOG_RETENTION_DAYS,
+        maxChildrenInFlight: config.TEDI_MAX_CHILDREN_IN_FLIGHT,
+      });
+      log(`schedules: ${Object.entries(schedules).map(([id, o]) => `${id} ${o}`).join(', ')}`);
+    }
+    const workers = await createWorkers({
+      connection: nativeConnection,
+      namespace: config.TEMPORAL_NAMESPACE,
+      deps: { db, secretKey: resolveSecretKey(config.TEDI_SECRET_KEY, config.TEDI_DATA_DIR) },
+      queues: opts.queues ?? TASK_QUEUES,
+    });
+    return {
+      db,
+      client,
+      workers,
+      async close() {
+        await nativeConnection.close();
+        await connection.close();
+        await db.close();
+      },
+    };
+  } catch (err) {
+    await nativeConnection.close();
+    await connection.close();
+    await db.close();
+    throw err;
+  }
+}

@@ -1,0 +1,34 @@
+// A standalone worker process (production, compose, `--scale`): polls the task queues named in
+// TEDI_WORKER_QUEUES (default: all five) on the configured Temporal server and database.
+import { ConfigError, loadConfig } from '../lib/config';
+import { TASK_QUEUES, type TaskQueue } from '../lib/verticals';
+import { startApplication } from './application';
+import { runWorkers } from './create-workers';
+
+async function main() {
+  const config = loadConfig();
+  if (!config.DATABASE_URL || !config.TEMPORAL_ADDRESS) {
+    throw new ConfigError(
+      'A standalone worker needs DATABASE_URL and TEMPORAL_ADDRESS. For a local all-in-one run use `npm start`.',
+    );
+  }
+  const queues = (config.TEDI_WORKER_QUEUES?.split(',') as TaskQueue[] | undefined) ?? [...TASK_QUEUES];
+  const app = await startApplication(config, {
+    databaseUrl: config.DATABASE_URL,
+    temporalAddress: config.TEMPORAL_ADDRESS,
+    prepare: false,
+    queues,
+  });
+  const stop = new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  console.log(JSON.stringify({ level: 'info', msg: 'workers running', queues, pid: process.pid }));
+  await runWorkers(app.workers, stop);
+  await app.close();
+}
+
+main().catch((err) => {
+  console.error(err instanceof ConfigError ? err.message : err);
+  process.exit(1);
+});

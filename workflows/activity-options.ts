@@ -1,0 +1,40 @@
+// Timeouts and retry policies per stage. Sources that are down or throttling are retried with
+// backoff (a 429's Retry-After overrides the backoff: see activities/http); payloads we cannot
+// parse, requests the source rejects and bad configuration fail at once. Workflow-safe.
+import type { ActivityOptions, RetryPolicy } from '@temporalio/workflow';
+import { NON_RETRYABLE_FAILURES } from '../lib/failures';
+
+/** Operators (and tests) may shorten retries for one run, e.g. to fail fast while fixing a source. */
+export interface RetryOverride {
+  initialIntervalMs?: number;
+  maximumAttempts?: number;
+}
+
+export function sourceRetry(override?: RetryOverride): RetryPolicy {
+  return {
+    initialInterval: override?.initialIntervalMs ?? 10_000,
+    backoffCoefficient: 2,
+    maximumInterval: '10 minutes',
+    maximumAttempts: override?.maximumAttempts ?? 5,
+    nonRetryableErrorTypes: NON_RETRYABLE_FAILURES,
+  };
+}
+
+/** Bookkeeping against our own database: quick, retried patiently. */
+export const bookkeeping: ActivityOptions = {
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 20 },
+};
+
+export function probeOptions(override?: RetryOverride): ActivityOptions {
+  return { startToCloseTimeout: '2 minutes', retry: sourceRetry(override) };
+}
+
+/** Streaming stages heartbeat as they go; a silent worker is presumed dead after two minutes. */
+export function streamingOptions(override?: RetryOverride): ActivityOptions {
+  return { startToCloseTimeout: '4 hours', heartbeatTimeout: '2 minutes', retry: sourceRetry(override) };
+}
+
+export function loadOptions(override?: RetryOverride): ActivityOptions {
+  return { startToCloseTimeout: '2 hours', retry: sourceRetry(override) };
+}

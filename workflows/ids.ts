@@ -1,0 +1,20 @@
+// Readable, deterministic workflow ids. An ingestion's id names the source, the version and the
+// schedule time it belongs to, so the same tick can never start the same ingestion twice, and an
+// operator can tell from the id alone what a run is. Workflow-safe.
+
+/** 2026-11-28T12:00:00.000Z -> 20261128T120000Z */
+export function compactTimestamp(iso: string): string {
+  return iso.replace(/\.\d+Z$/, 'Z').replace(/[-:]/g, '');
+}
+
+export function scheduledIngestionId(source: string, version: string, asOfIso: string): string {
+  return `ingest-${source}-${version}-${compactTimestamp(asOfIso)}`;
+}
+
+export function manualIngestionId(source: string, version: string, requestedAtIso: string): string {
+  return `ingest-${source}-${version}-manual-${compactTimestamp(requestedAtIso)}`;
+}
+
+export const MASTER_SCHEDULE_ID = 'tedi-master';
+export const CLEANUP_SCHEDULE_ID = 'tedi-cleanup-logs';
+export const RELIABILITY_SCHEDULE_ID = 'tedi-reliability-scores';

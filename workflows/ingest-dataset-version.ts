@@ -1,0 +1,204 @@
+// One ingestion of one dataset version: probe → fetch → transform → load → mark checked.
+// Reads like the business process; every I/O step is an activity with its own retry policy, and the
+// audit log row is opened first and always closed, whatever happens in between.
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  upsertMemo,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { FinalStatus, FinishInput, IngestionPlan, Trigger } from '../activities/ingestion/types';
+import { FailureType } from '../lib/failures';
+import { DatasetVersionKey, OutcomeKey, SourceKey, VerticalKey } from '../lib/search-attributes';
+import { bookkeeping, loadOptions, probeOptions, type RetryOverride, streamingOptions } from './activity-options';
+import { type IngestionProgress, ingestionProgressQuery } from './definitions';
+
+export interface IngestInput {
+  datasetVersionId: number;
+  trigger: Trigger;
+  /** Ingest even if the probe says nothing changed, the breaker is open or checks are disabled. */
+  force?: boolean;
+  retry?: RetryOverride;
+  /** Share of rows that may fail validation before the ingestion fails (default 0.1). */
+  maxRejectRatio?: number;
+}
+
+export interface IngestResult {
+  status: FinalStatus;
+  hasChanges: boolean;
+  revision: number | null;
+  recordsAdded: number;
+  recordsUpdated: number;
+  recordsRemoved: number;
+  /** Records looked at and found unchanged (the seed's `records_skipped`). */
+  recordsSkipped: number;
+  recordsRejected: number;
+  checksum: string | null;
+  reason?: string;
+}
+
+const book = proxyActivities<Activities>(bookkeeping);
+
+export async function ingestDatasetVersion(input: IngestInput): Promise<IngestResult> {
+  const { probeSource } = proxyActivities<Activities>(probeOptions(input.retry));
+  const { fetchToStaging, transformStaged } = proxyActivities<Activities>(streamingOptions(input.retry));
+  const { loadRevision } = proxyActivities<Activities>(loadOptions(input.retry));
+
+  const progress: IngestionProgress = {
+    source: null,
+    version: null,
+    stage: 'starting',
+    outcome: 'running',
+    recordsFetched: null,
+    rowsTransformed: null,
+    revision: null,
+  };
+  setHandler(ingestionProgressQuery, () => progress);
+
+  const plan = await book.beginIngestion({ datasetVersionId: input.datasetVersionId, trigger: input.trigger });
+  progress.source = plan.source;
+  progress.version = plan.version;
+  // Set here as well as by the master, so a run started by hand (`temporal workflow start`) is searchable too.
+  upsertSearchAttributes([
+    { key: VerticalKey, value: plan.vertical },
+    { key: SourceKey, value: plan.source },
+    { key: DatasetVersionKey, value: `${plan.source}/${plan.version}` },
+    { key: OutcomeKey, value: 'running' },
+  ]);
+
+  const finish = async (result: IngestResult, extra: Partial<FinishInput> = {}): Promise<IngestResult> => {
+    progress.stage = 'finishing';
+    await book.finishIngestion({
+      logId: plan.logId,
+      datasetVersionId: plan.datasetVersionId,
+      status: result.status,
+      checksum: result.checksum,
+      revision: result.revision,
+      recordsAdded: result.recordsAdded,
+      recordsUpdated: result.recordsUpdated,
+      recordsUnchanged: result.recordsSkipped,
+      recordsRemoved: result.recordsRemoved,
+      recordsRejected: result.recordsRejected,
+      note: result.reason,
+      ...extra,
+    });
+    progress.stage = 'done';
+    progress.outcome = result.status;
+    upsertSearchAttributes([{ key: OutcomeKey, value: result.status }]);
+    upsertMemo({
+      checksum: result.checksum,
+      revision: result.revision,
+      recordsAdded: result.recordsAdded,
+      recordsUpdated: result.recordsUpdated,
+      recordsRemoved: result.recordsRemoved,
+      recordsSkipped: result.recordsSkipped,
+      recordsRejected: result.recordsRejected,
+    });
+    return result;
+  };
+
+  if (!plan.checkable && !input.force) {
+    return finish(emptyResult('skipped', plan, plan.blockedReason ?? 'not checkable'));
+  }
+
+  try {
+    progress.stage = 'probe';
+    const probe = await probeSource({ datasetVersionId: plan.datasetVersionId });
+    if (!input.force && probe.token !== null && probe.token === plan.lastProbeToken && plan.lastChecksum !== null) {
+      return finish(emptyResult('no_change', plan, `probe unchanged (${probe.note ?? probe.token})`), {
+        probeToken: probe.token,
+      });
+    }
+
+    progress.stage = 'fetch';
+    const fetched = await fetchToStaging({ datasetVersionId: plan.datasetVersionId });
+    progress.recordsFetched = fetched.records;
+
+    progress.stage = 'transform';
+    const transformed = await transformStaged({
+      datasetVersionId: plan.datasetVersionId,
+      logId: plan.logId,
+      maxRejectRatio: input.maxRejectRatio,
+    });
+    progress.rowsTransformed = transformed.rows;
+    const common = { probeToken: probe.token, bytesFetched: fetched.bytes };
+
+    if (!input.force && transformed.checksum === plan.lastChecksum) {
+      return finish(
+        {
+          ...emptyResult('no_change', plan, 'content checksum unchanged'),
+          recordsSkipped: transformed.rows,
+          recordsRejected: transformed.rejected,
+        },
+        common,
+      );
+    }
+
+    progress.stage = 'load';
+    const loaded = await loadRevision({
+      datasetVersionId: plan.datasetVersionId,
+      checksum: transformed.checksum,
+      probeToken: probe.token,
+    });
+    progress.revision = loaded.revision;
+    return finish(
+      {
+        status: loaded.changed ? 'success' : 'no_change',
+        hasChanges: loaded.changed,
+        revision: loaded.revision,
+        recordsAdded: loaded.recordsAdded,
+        recordsUpdated: loaded.recordsUpdated,
+        recordsRemoved: loaded.recordsRemoved,
+        recordsSkipped: loaded.recordsUnchanged,
+        recordsRejected: transformed.rejected,
+        checksum: transformed.checksum,
+        reason: loaded.changed ? undefined : 'no row changed',
+      },
+      common,
+    );
+  } catch (err) {
+    const { type, message } = describeFailure(err);
+    const stage = progress.stage;
+    // Record the failure even when the run is being cancelled, so the log and breaker stay truthful.
+    await CancellationScope.nonCancellable(() =>
+      finish(emptyResult('failed', plan, message), { errorClass: type, errorMessage: `${stage}: ${message}` }),
+    );
+    if (isCancellation(err)) throw err;
+    throw ApplicationFailure.nonRetryable(
+      `Ingestion of ${plan.source}/${plan.version} failed during ${stage}: ${message}`,
+      type,
+    );
+  }
+}
+
+function emptyResult(status: FinalStatus, plan: IngestionPlan, reason: string): IngestResult {
+  return {
+    status,
+    hasChanges: false,
+    revision: status === 'no_change' ? plan.currentRevision : null,
+    recordsAdded: 0,
+    recordsUpdated: 0,
+    recordsRemoved: 0,
+    recordsSkipped: 0,
+    recordsRejected: 0,
+    checksum: status === 'no_change' ? plan.lastChecksum : null,
+    reason,
+  };
+}
+
+/** The failure type and message an operator needs, unwrapped from Temporal's activity failure. */
+function describeFailure(err: unknown): { type: string; message: string } {
+  let cause: unknown = err;
+  if (cause instanceof ActivityFailure && cause.cause) cause = cause.cause;
+  if (cause instanceof ApplicationFailure) {
+    return { type: cause.type ?? 'ApplicationFailure', message: cause.message };
+  }
+  if (isCancellation(err)) return { type: 'Cancelled', message: 'the ingestion was cancelled' };
+  const e = cause as Error;
+  return { type: e?.name ?? FailureType.SourceUnavailable, message: e?.message ?? String(cause) };
+}
