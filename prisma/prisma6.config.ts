@@ -8,6 +8,7 @@
 //   TEDI_PRISMA6_SCHEMA the schema file to read (a Prisma-6-readable copy of prisma/schema.prisma, made by
 //                       prisma6Schema below).
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { defineConfig } from 'prisma6/config';
@@ -146,8 +147,9 @@ export function prisma6Schema(source: string): string {
 const databaseUrl = process.env.DATABASE_URL;
 
 export default defineConfig({
-  schema: process.env.TEDI_PRISMA6_SCHEMA ?? 'prisma/schema.prisma',
-  migrations: { path: 'prisma/migrations' },
+  // Absolute: Prisma resolves relative paths here from this file's folder, not from the repository root.
+  schema: process.env.TEDI_PRISMA6_SCHEMA ?? path.join(__dirname, 'schema.prisma'),
+  migrations: { path: path.join(__dirname, 'migrations') },
   // 6.19 gates the JS schema engine behind this flag.
   experimental: { adapter: true },
   engine: 'js',

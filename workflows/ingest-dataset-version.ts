@@ -12,14 +12,14 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { FinalStatus, FinishInput, IngestionPlan, Trigger } from '../activities/ingestion/types';
+import type { FinalStatus, FinishInput, IngestionPlan, Trigger, VersionRef } from '../activities/ingestion/types';
 import { FailureType } from '../lib/failures';
 import { DatasetVersionKey, OutcomeKey, SourceKey, VerticalKey } from '../lib/search-attributes';
 import { bookkeeping, loadOptions, probeOptions, type RetryOverride, streamingOptions } from './activity-options';
 import { type IngestionProgress, ingestionProgressQuery } from './definitions';
 
-export interface IngestInput {
-  datasetVersionId: number;
+/** Which version to ingest: `datasetVersionId`, or `source` (+ `version`, default "current") as operators type it. */
+export interface IngestInput extends VersionRef {
   trigger: Trigger;
   /** Ingest even if the probe says nothing changed, the breaker is open or checks are disabled. */
   force?: boolean;
@@ -60,7 +60,12 @@ export async function ingestDatasetVersion(input: IngestInput): Promise<IngestRe
   };
   setHandler(ingestionProgressQuery, () => progress);
 
-  const plan = await book.beginIngestion({ datasetVersionId: input.datasetVersionId, trigger: input.trigger });
+  const plan = await book.beginIngestion({
+    datasetVersionId: input.datasetVersionId,
+    source: input.source,
+    version: input.version,
+    trigger: input.trigger ?? 'manual',
+  });
   progress.source = plan.source;
   progress.version = plan.version;
   // Set here as well as by the master, so a run started by hand (`temporal workflow start`) is searchable too.

@@ -5,23 +5,15 @@ import { markChecked, type Frequency, type ScheduleState } from '../../lib/sched
 import { configurationError } from '../../lib/failures';
 import type { ActivityDeps } from '../deps';
 import { currentIngestKey } from './ingest-key';
-import type { FinishInput, FinishSummary, IngestionPlan, Trigger } from './types';
+import type { FinishInput, FinishSummary, IngestionPlan, Trigger, VersionRef } from './types';
 
 export function auditLogActivities(deps: ActivityDeps) {
   const { prisma } = deps.db;
 
   /** Opens (or, on retry, finds) this run's log row and returns what the workflow needs to plan the run. */
-  async function beginIngestion(input: { datasetVersionId: number; trigger: Trigger }): Promise<IngestionPlan> {
+  async function beginIngestion(input: VersionRef & { trigger: Trigger }): Promise<IngestionPlan> {
     const { workflowId, runId } = currentIngestKey();
-    const version = await prisma.datasetVersion.findUnique({
-      where: { id: input.datasetVersionId },
-      include: { dataSource: true },
-    });
-    if (!version) {
-      throw configurationError(
-        `Dataset version ${input.datasetVersionId} does not exist. List versions with: npm run tedi -- versions list`,
-      );
-    }
+    const version = await findVersion(input);
     const log = await prisma.ingestionLog.upsert({
       where: { workflowId_runId: { workflowId, runId } },
       create: { datasetVersionId: version.id, status: 'running', trigger: input.trigger, workflowId, runId },
@@ -48,6 +40,23 @@ export function auditLogActivities(deps: ActivityDeps) {
       lastChecksum: version.lastChecksum,
       currentRevision: version.currentRevision,
     };
+  }
+
+  /** Resolves a version by id, or by source name (+ version label, default "current") as operators type it. */
+  async function findVersion(ref: VersionRef) {
+    const include = { dataSource: true } as const;
+    if (ref.datasetVersionId !== undefined) {
+      const v = await prisma.datasetVersion.findUnique({ where: { id: ref.datasetVersionId }, include });
+      if (v) return v;
+      throw configurationError(`Dataset version ${ref.datasetVersionId} does not exist. List versions with: npm run tedi -- versions list`);
+    }
+    if (!ref.source) {
+      throw configurationError('The ingestion input needs "datasetVersionId" or "source" (e.g. {"source":"world_bank_agriculture"}).');
+    }
+    const label = ref.version ?? 'current';
+    const v = await prisma.datasetVersion.findFirst({ where: { version: label, dataSource: { name: ref.source } }, include });
+    if (v) return v;
+    throw configurationError(`No dataset version "${label}" for source "${ref.source}". List versions with: npm run tedi -- versions list`);
   }
 
   /** Closes the log row and applies the scheduling rules. Idempotent: a retry after commit changes nothing. */

@@ -4,6 +4,13 @@
 export type Trigger = 'schedule' | 'manual' | 'event';
 export type FinalStatus = 'success' | 'no_change' | 'failed' | 'skipped';
 
+/** A dataset version by id, or by source name and version label (default "current"). */
+export interface VersionRef {
+  datasetVersionId?: number;
+  source?: string;
+  version?: string;
+}
+
 export interface IngestionPlan {
   logId: string;
   datasetVersionId: number;

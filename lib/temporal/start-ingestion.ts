@@ -1,0 +1,44 @@
+// Starting one ingestion by hand (operators, on-event sources), the same way the master does it:
+// the vertical's task queue, a readable id and the search attributes the Web UI filters on.
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { Database } from '../db';
+import { DatasetVersionKey, OutcomeKey, SourceKey, VerticalKey } from '../search-attributes';
+import { taskQueueFor, type Vertical } from '../verticals';
+import { manualIngestionId } from '../../workflows/ids';
+import { ingestDatasetVersion, type IngestInput } from '../../workflows/ingest-dataset-version';
+
+export interface ManualTrigger {
+  source: string;
+  version?: string;
+  force?: boolean;
+  trigger?: IngestInput['trigger'];
+}
+
+export async function startManualIngestion(
+  client: Client,
+  db: Database,
+  req: ManualTrigger,
+  now = new Date(),
+): Promise<WorkflowHandle<typeof ingestDatasetVersion>> {
+  const label = req.version ?? 'current';
+  const version = await db.prisma.datasetVersion.findFirst({
+    where: { version: label, dataSource: { name: req.source } },
+    include: { dataSource: true },
+  });
+  if (!version) {
+    const names = (await db.prisma.dataSource.findMany({ select: { name: true }, orderBy: { name: 'asc' } })).map((s) => s.name);
+    throw new Error(`No dataset version "${label}" for source "${req.source}". Sources: ${names.join(', ')}`);
+  }
+  const source = version.dataSource;
+  return client.workflow.start(ingestDatasetVersion, {
+    taskQueue: taskQueueFor(source.vertical as Vertical),
+    workflowId: manualIngestionId(source.name, version.version, now.toISOString()),
+    args: [{ datasetVersionId: version.id, trigger: req.trigger ?? 'manual', force: req.force }],
+    typedSearchAttributes: [
+      { key: VerticalKey, value: source.vertical },
+      { key: SourceKey, value: source.name },
+      { key: DatasetVersionKey, value: `${source.name}/${version.version}` },
+      { key: OutcomeKey, value: 'running' },
+    ],
+  });
+}

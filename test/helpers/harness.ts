@@ -1,0 +1,92 @@
+// Everything a workflow test runs on, all real: PostgreSQL (embedded or DATABASE_URL) with migrations
+// and the catalog, a Temporal server, the project's own workers on all five task queues, and a loopback
+// fixture server that speaks the World Bank API. The catalog's World Bank sources point at the fixture.
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { type Database, openDatabase } from '../../lib/db';
+import { TASK_QUEUES } from '../../lib/verticals';
+import { loadCatalog } from '../../prisma/catalog';
+import { createWorkers, runWorkers } from '../../workers/create-workers';
+import { startTestDatabase } from './database';
+import { type FixtureHandler, type FixtureServer, startFixtureServer } from '../fixtures/fixture-server';
+import { createWorldBankFixture, defaultWorldBankData, type WorldBankFixture } from '../fixtures/world-bank';
+import { startDevTemporal, startTimeSkippingTemporal } from './temporal';
+
+export const TEST_SECRET_KEY = 'a'.repeat(64);
+
+/** One fixture indicator per World Bank source keeps row counts easy to reason about: 20 years each. */
+export const WB_SOURCES = {
+  world_bank_agriculture: 'AG.PRD.CROP.XD',
+  world_bank_employment: 'SL.UEM.TOTL.ZS',
+  world_bank_business: 'IC.BUS.NREG',
+} as const;
+export type WbSource = keyof typeof WB_SOURCES;
+
+export interface Harness {
+  env: TestWorkflowEnvironment;
+  db: Database;
+  databaseUrl: string;
+  fixture: FixtureServer;
+  worldBank: WorldBankFixture;
+  /** Replace the fixture's behaviour (e.g. an outage); `null` restores the World Bank fixture. */
+  setHandler(handler: FixtureHandler | null): void;
+  versionId(source: WbSource | string): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export async function startHarness(opts: { timeSkipping?: boolean; workers?: boolean } = {}): Promise<Harness> {
+  const database = await startTestDatabase();
+  const db = openDatabase(database.url);
+  const worldBank = createWorldBankFixture(defaultWorldBankData());
+  let override: FixtureHandler | null = null;
+  const fixture = await startFixtureServer((req) => (override ?? worldBank.handler)(req));
+  await loadCatalog(db.prisma, { worldBankBaseUrl: `${fixture.url}/v2`, worldBankCountries: ['BJ'] });
+  for (const [source, indicator] of Object.entries(WB_SOURCES)) {
+    await db.prisma.dataSource.update({
+      where: { name: source },
+      data: { params: { indicators: [indicator], countries: ['BJ'] } },
+    });
+    // Tests drive time themselves; no client-side throttling between fixture calls.
+    await db.prisma.dataSourceConfig.updateMany({
+      where: { dataSource: { name: source } },
+      data: { rateLimitPerSecond: 1000, timeoutMs: 5000 },
+    });
+  }
+  const env = opts.timeSkipping ? await startTimeSkippingTemporal() : await startDevTemporal();
+
+  let workers: Worker[] = [];
+  let running: Promise<void> = Promise.resolve();
+  let stopWorkers: () => void = () => undefined;
+  if (opts.workers !== false) {
+    workers = await createWorkers({
+      connection: env.nativeConnection,
+      namespace: 'default',
+      deps: { db, secretKey: TEST_SECRET_KEY },
+      queues: TASK_QUEUES,
+    });
+    running = runWorkers(workers, new Promise<void>((resolve) => (stopWorkers = resolve)));
+  }
+
+  return {
+    env,
+    db,
+    databaseUrl: database.url,
+    fixture,
+    worldBank,
+    setHandler(handler) {
+      override = handler;
+    },
+    async versionId(source) {
+      const v = await db.prisma.datasetVersion.findFirstOrThrow({ where: { dataSource: { name: source } } });
+      return v.id;
+    },
+    async stop() {
+      stopWorkers();
+      await running.catch(() => undefined);
+      await env.teardown();
+      await fixture.close();
+      await db.close();
+      await database.stop();
+    },
+  };
+}

@@ -1,0 +1,36 @@
+// Starting ingestions and reading back what they wrote, for tests.
+import { randomUUID } from 'node:crypto';
+import type { Harness } from './harness';
+import type { IngestInput, IngestResult } from '../../workflows/ingest-dataset-version';
+import { ingestDatasetVersion } from '../../workflows/ingest-dataset-version';
+
+/** Fast retries so a test of a failing source takes milliseconds, not minutes. */
+export const FAST_RETRY = { initialIntervalMs: 50, maximumAttempts: 2 };
+
+export async function runIngestion(
+  h: Harness,
+  source: string,
+  extra: Partial<IngestInput> = {},
+): Promise<IngestResult> {
+  const datasetVersionId = await h.versionId(source);
+  const v = await h.db.prisma.datasetVersion.findUniqueOrThrow({
+    where: { id: datasetVersionId },
+    include: { dataSource: true },
+  });
+  return h.env.client.workflow.execute(ingestDatasetVersion, {
+    taskQueue: v.dataSource.vertical,
+    workflowId: `test-ingest-${source}-${randomUUID()}`,
+    args: [{ datasetVersionId, trigger: 'manual', retry: FAST_RETRY, ...extra }],
+  });
+}
+
+export async function logsOf(h: Harness, source: string) {
+  return h.db.prisma.ingestionLog.findMany({
+    where: { datasetVersion: { dataSource: { name: source } } },
+    orderBy: { id: 'asc' },
+  });
+}
+
+export async function versionOf(h: Harness, source: string) {
+  return h.db.prisma.datasetVersion.findFirstOrThrow({ where: { dataSource: { name: source } } });
+}

@@ -1,0 +1,22 @@
+// Real Temporal servers for tests, from the pinned binaries in .tools/ (never downloaded):
+// the CLI dev server for most tests, the Java time-skipping server where hours must pass.
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { SEARCH_ATTRIBUTES } from '../../lib/search-attributes';
+import { temporalCliPath, testServerPath } from '../../lib/infra/temporal-server';
+
+export async function startDevTemporal(): Promise<TestWorkflowEnvironment> {
+  return TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path: temporalCliPath() },
+      ip: '127.0.0.1',
+      searchAttributes: SEARCH_ATTRIBUTES,
+      log: { format: 'pretty', level: 'error' },
+    },
+  });
+}
+
+export async function startTimeSkippingTemporal(): Promise<TestWorkflowEnvironment> {
+  return TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: testServerPath() } },
+  });
+}

@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import {
+  BREAKER_THRESHOLD,
+  calculateNextCheck,
+  expectedCadenceMs,
+  markChecked,
+  resetBreaker,
+  type ScheduleState,
+  shouldCheck,
+} from '../../lib/scheduling/frequency';
+
+const at = (iso: string) => new Date(iso);
+const fresh: ScheduleState = {
+  checkEnabled: true,
+  nextCheckAt: null,
+  lastCheckedAt: null,
+  consecutiveFailures: 0,
+  breakerOpenedAt: null,
+};
+
+describe('calculateNextCheck', () => {
+  test('adds the cadence of each frequency', () => {
+    const from = at('2026-01-15T06:00:00Z');
+    assert.equal(calculateNextCheck('weekly', from)?.toISOString(), '2026-01-22T06:00:00.000Z');
+    assert.equal(calculateNextCheck('monthly', from)?.toISOString(), '2026-02-15T06:00:00.000Z');
+    assert.equal(calculateNextCheck('quarterly', from)?.toISOString(), '2026-04-15T06:00:00.000Z');
+    assert.equal(calculateNextCheck('semi_annual', from)?.toISOString(), '2026-07-15T06:00:00.000Z');
+    assert.equal(calculateNextCheck('annual', from)?.toISOString(), '2027-01-15T06:00:00.000Z');
+  });
+
+  test('on-event sources are never scheduled', () => {
+    assert.equal(calculateNextCheck('on_event', at('2026-01-15T00:00:00Z')), null);
+    assert.equal(expectedCadenceMs('on_event'), null);
+  });
+
+  test('clamps to the end of shorter months and handles leap years', () => {
+    assert.equal(calculateNextCheck('monthly', at('2026-01-31T00:00:00Z'))?.toISOString(), '2026-02-28T00:00:00.000Z');
+    assert.equal(calculateNextCheck('monthly', at('2028-01-31T00:00:00Z'))?.toISOString(), '2028-02-29T00:00:00.000Z');
+    assert.equal(calculateNextCheck('quarterly', at('2026-11-30T00:00:00Z'))?.toISOString(), '2027-02-28T00:00:00.000Z');
+    assert.equal(calculateNextCheck('annual', at('2028-02-29T00:00:00Z'))?.toISOString(), '2029-02-28T00:00:00.000Z');
+  });
+});
+
+describe('shouldCheck', () => {
+  const now = at('2026-06-01T00:00:00Z');
+  test('a version never checked is due', () => assert.equal(shouldCheck(fresh, 'annual', now), true));
+  test('due once next_check_at is reached, not before', () => {
+    assert.equal(shouldCheck({ ...fresh, nextCheckAt: at('2026-06-01T00:00:00Z') }, 'annual', now), true);
+    assert.equal(shouldCheck({ ...fresh, nextCheckAt: at('2026-06-01T00:00:01Z') }, 'annual', now), false);
+  });
+  test('disabled, on-event and breaker-open versions are never due', () => {
+    assert.equal(shouldCheck({ ...fresh, checkEnabled: false }, 'annual', now), false);
+    assert.equal(shouldCheck(fresh, 'on_event', now), false);
+    assert.equal(shouldCheck({ ...fresh, breakerOpenedAt: now }, 'weekly', now), false);
+  });
+});
+
+describe('markChecked', () => {
+  const now = at('2026-03-01T12:00:00Z');
+  test('success and no_change schedule one cadence later and reset failures', () => {
+    for (const outcome of ['success', 'no_change'] as const) {
+      const next = markChecked({ ...fresh, consecutiveFailures: 3 }, 'quarterly', outcome, now);
+      assert.equal(next.lastCheckedAt, now);
+      assert.equal(next.nextCheckAt?.toISOString(), '2026-06-01T12:00:00.000Z');
+      assert.equal(next.consecutiveFailures, 0);
+      assert.equal(next.breakerOpenedAt, null);
+    }
+  });
+
+  test('a failure keeps the version due and counts; the fifth opens the breaker', () => {
+    let state: ScheduleState = { ...fresh, nextCheckAt: at('2026-02-01T00:00:00Z') };
+    for (let i = 1; i < BREAKER_THRESHOLD; i++) {
+      state = markChecked(state, 'annual', 'failed', now);
+      assert.equal(state.consecutiveFailures, i);
+      assert.equal(state.breakerOpenedAt, null);
+      assert.equal(state.nextCheckAt?.toISOString(), '2026-02-01T00:00:00.000Z');
+      assert.equal(shouldCheck(state, 'annual', now), true);
+    }
+    state = markChecked(state, 'annual', 'failed', now);
+    assert.equal(state.consecutiveFailures, BREAKER_THRESHOLD);
+    assert.equal(state.breakerOpenedAt, now);
+    assert.equal(shouldCheck(state, 'annual', now), false);
+    const later = markChecked(state, 'annual', 'failed', at('2026-03-02T00:00:00Z'));
+    assert.equal(later.breakerOpenedAt, now, 'the breaker keeps the time it first opened');
+  });
+
+  test('reset closes the breaker and makes the version due at once', () => {
+    const open = { ...fresh, consecutiveFailures: 5, breakerOpenedAt: now };
+    const reset = resetBreaker(open, at('2026-03-05T00:00:00Z'));
+    assert.equal(reset.consecutiveFailures, 0);
+    assert.equal(reset.breakerOpenedAt, null);
+    assert.equal(shouldCheck(reset, 'annual', at('2026-03-05T00:00:00Z')), true);
+  });
+});
