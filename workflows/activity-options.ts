@@ -8,6 +8,8 @@ import { NON_RETRYABLE_FAILURES } from '../lib/failures';
 export interface RetryOverride {
   initialIntervalMs?: number;
   maximumAttempts?: number;
+  /** How long a streaming stage may stay silent before its worker is presumed dead (default 2 minutes). */
+  heartbeatTimeoutMs?: number;
 }
 
 export function sourceRetry(override?: RetryOverride): RetryPolicy {
@@ -32,7 +34,11 @@ export function probeOptions(override?: RetryOverride): ActivityOptions {
 
 /** Streaming stages heartbeat as they go; a silent worker is presumed dead after two minutes. */
 export function streamingOptions(override?: RetryOverride): ActivityOptions {
-  return { startToCloseTimeout: '4 hours', heartbeatTimeout: '2 minutes', retry: sourceRetry(override) };
+  return {
+    startToCloseTimeout: '4 hours',
+    heartbeatTimeout: override?.heartbeatTimeoutMs ?? '2 minutes',
+    retry: sourceRetry(override),
+  };
 }
 
 export function loadOptions(override?: RetryOverride): ActivityOptions {

@@ -94,7 +94,8 @@ export function auditLogActivities(deps: ActivityDeps) {
           recordsUpdated: input.recordsUpdated ?? 0,
           recordsUnchanged: input.recordsUnchanged ?? 0,
           recordsRemoved: input.recordsRemoved ?? 0,
-          recordsRejected: input.recordsRejected ?? log.recordsRejected,
+          // The transform stage records rejects itself (it may fail right after), so keep the larger count.
+          recordsRejected: Math.max(input.recordsRejected ?? 0, log.recordsRejected),
           errorClass: input.errorClass ?? null,
           errorMessage: input.errorMessage ?? input.note ?? null,
         },

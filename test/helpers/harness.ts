@@ -83,10 +83,14 @@ export async function startHarness(opts: { timeSkipping?: boolean; workers?: boo
     async stop() {
       stopWorkers();
       await running.catch(() => undefined);
-      await env.teardown();
-      await fixture.close();
-      await db.close();
-      await database.stop();
+      for (const [what, step] of [
+        ['temporal', () => env.teardown()],
+        ['fixture', () => fixture.close()],
+        ['db', () => db.close()],
+        ['database', () => database.stop()],
+      ] as const) {
+        await step().catch((err) => { throw new Error(`harness stop (${what}): ${err.message}`); });
+      }
     },
   };
 }

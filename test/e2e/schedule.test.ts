@@ -1,0 +1,104 @@
+// End to end: the application exactly as `npm start` wires it (migrations, catalog, search attributes,
+// schedules, workers on all five queues) on the Temporal dev server, PostgreSQL and a loopback server
+// speaking the World Bank API. The test fires the real `tedi-master` schedule and checks the database.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { loadConfig } from '../../lib/config';
+import { freePort } from '../../lib/infra/postgres';
+import { type DevServer, startDevServer } from '../../lib/infra/temporal-server';
+import { MASTER_SCHEDULE_ID } from '../../workflows/ids';
+import { type Application, startApplication } from '../../workers/application';
+import { runWorkers } from '../../workers/create-workers';
+import { type FixtureServer, startFixtureServer } from '../fixtures/fixture-server';
+import { createWorldBankFixture } from '../fixtures/world-bank';
+import { catalogIndicatorCount, catalogWorldBankData, YEARS } from '../fixtures/world-bank-catalog';
+import { startTestDatabase } from '../helpers/database';
+import { waitFor } from '../helpers/wait';
+
+let database: Awaited<ReturnType<typeof startTestDatabase>>;
+let temporal: DevServer;
+let fixture: FixtureServer;
+let app: Application;
+let stopWorkers: () => void;
+let running: Promise<void>;
+
+before(async () => {
+  database = await startTestDatabase();
+  fixture = await startFixtureServer(createWorldBankFixture(catalogWorldBankData()).handler);
+  temporal = await startDevServer({ port: await freePort() });
+  const config = loadConfig({
+    DATABASE_URL: database.url,
+    TEMPORAL_ADDRESS: temporal.address,
+    TEDI_WORLD_BANK_BASE_URL: `${fixture.url}/v2`,
+    TEDI_SECRET_KEY: 'b'.repeat(64),
+  });
+  app = await startApplication(config, { databaseUrl: database.url, temporalAddress: temporal.address, prepare: true });
+  running = runWorkers(app.workers, new Promise<void>((resolve) => (stopWorkers = resolve)));
+});
+
+after(async () => {
+  stopWorkers?.();
+  await running?.catch(() => undefined);
+  await app?.close();
+  await temporal?.stop();
+  await fixture?.close();
+  await database?.stop();
+});
+
+test('the tedi-master schedule ingests every due World Bank source into versioned storage', async () => {
+  const schedule = app.client.schedule.getHandle(MASTER_SCHEDULE_ID);
+  const described = await schedule.describe();
+  assert.equal(described.policies.overlap, 'SKIP');
+  assert.equal(described.policies.catchupWindow, 3_600_000);
+  assert.equal(described.action.type, 'startWorkflow');
+
+  await schedule.trigger();
+  const master = await waitFor('the master run to complete', async () => {
+    for await (const wf of app.client.workflow.list({ query: `WorkflowType = 'masterScheduler' AND ExecutionStatus = 'Completed'` })) {
+      return wf;
+    }
+    return undefined;
+  });
+  const result = await app.client.workflow.getHandle(master.workflowId, master.runId).result();
+  assert.deepEqual(result, { checked: 3, scheduled: 3, skipped: 0, errors: 0, changed: 3, unchanged: 0 });
+
+  const perSource = (catalogIndicatorCount() / 3) * YEARS;
+  for (const source of ['world_bank_agriculture', 'world_bank_employment', 'world_bank_business']) {
+    const version = await app.db.prisma.datasetVersion.findFirstOrThrow({
+      where: { dataSource: { name: source } },
+      include: { revisions: true, logs: true },
+    });
+    assert.equal(version.currentRevision, 1, source);
+    assert.equal(version.revisions.length, 1);
+    assert.equal(version.revisions[0]?.recordCount, perSource);
+    assert.equal(await app.db.prisma.observation.count({ where: { datasetVersionId: version.id } }), perSource);
+    assert.equal(version.logs.length, 1);
+    const [log] = version.logs;
+    assert.equal(log?.status, 'success');
+    assert.equal(log?.recordsAdded, perSource);
+    assert.equal(log?.trigger, 'schedule');
+    assert.match(String(log?.workflowId), new RegExp(`^ingest-${source}-current-\\d{8}T\\d{6}Z$`));
+    assert.ok(Number(log?.bytesFetched) > 0);
+  }
+  // Sources without a connector are catalogued but never scheduled.
+  assert.equal(await app.db.prisma.ingestionLog.count(), 3);
+
+  const children = [];
+  for await (const wf of app.client.workflow.list({ query: `TediVertical = 'employment'` })) children.push(wf);
+  assert.equal(children.length, 1);
+  const child = await app.client.workflow.getHandle(children[0]!.workflowId).describe();
+  assert.equal(child.memo?.revision, 1);
+  assert.equal(child.memo?.recordsAdded, perSource);
+
+  if (process.env.RECORD_HISTORIES === '1') {
+    const dir = path.join(__dirname, '..', 'histories');
+    fs.mkdirSync(dir, { recursive: true });
+    const masterHistory = await app.client.workflow.getHandle(master.workflowId, master.runId).fetchHistory();
+    fs.writeFileSync(path.join(dir, 'masterScheduler.json'), historyToJSON(masterHistory));
+    const childHistory = await app.client.workflow.getHandle(children[0]!.workflowId).fetchHistory();
+    fs.writeFileSync(path.join(dir, 'ingestDatasetVersion.json'), historyToJSON(childHistory));
+  }
+});
