@@ -120,7 +120,9 @@ test('a failed migration is rolled back, recorded, and blocks later runs until r
     return true;
   });
   // ...and once it is marked rolled back as the message says, the fixed migration applies.
-  await db.query(`UPDATE _prisma_migrations SET rolled_back_at = now() WHERE migration_name = '${bad}' AND finished_at IS NULL`);
+  await db.query(
+    `UPDATE _prisma_migrations SET rolled_back_at = now() WHERE migration_name = '${bad}' AND finished_at IS NULL`,
+  );
   assert.deepEqual(await applyMigrations(db.url, { migrationsDir: dir }), {
     applied: [bad],
     alreadyApplied: NAMES.length,
