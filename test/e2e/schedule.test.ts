@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { execFileSync } from 'node:child_process';
 import { loadConfig } from '../../lib/config';
 import { freePort } from '../../lib/infra/postgres';
-import { type DevServer, startDevServer } from '../../lib/infra/temporal-server';
+import { type DevServer, startDevServer, temporalCliPath } from '../../lib/infra/temporal-server';
 import { MASTER_SCHEDULE_ID } from '../../workflows/ids';
 import { type Application, startApplication } from '../../workers/application';
 import { runWorkers } from '../../workers/create-workers';
@@ -94,11 +94,15 @@ test('the tedi-master schedule ingests every due World Bank source into versione
   assert.equal(child.memo?.recordsAdded, perSource);
 
   if (process.env.RECORD_HISTORIES === '1') {
+    // The CLI's JSON is the format `temporal workflow show --output json` gives operators, too.
     const dir = path.join(__dirname, '..', 'histories');
     fs.mkdirSync(dir, { recursive: true });
-    const masterHistory = await app.client.workflow.getHandle(master.workflowId, master.runId).fetchHistory();
-    fs.writeFileSync(path.join(dir, 'masterScheduler.json'), historyToJSON(masterHistory));
-    const childHistory = await app.client.workflow.getHandle(children[0]!.workflowId).fetchHistory();
-    fs.writeFileSync(path.join(dir, 'ingestDatasetVersion.json'), historyToJSON(childHistory));
+    const record = (workflowId: string, runId: string | undefined, file: string) => {
+      const args = ['workflow', 'show', '--address', temporal.address, '--workflow-id', workflowId, '--output', 'json'];
+      if (runId) args.push('--run-id', runId);
+      fs.writeFileSync(path.join(dir, file), execFileSync(temporalCliPath(), args));
+    };
+    record(master.workflowId, master.runId, 'masterScheduler.json');
+    record(children[0]!.workflowId, undefined, 'ingestDatasetVersion.json');
   }
 });

@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { workflowBundle } from '../../workers/create-workers';
 
@@ -19,8 +18,9 @@ test('there are recorded histories for every workflow type that runs ingestions'
 
 for (const file of files) {
   test(`replays ${file} deterministically`, async () => {
-    const history = historyFromJSON(JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')));
-    assert.ok((history.events?.length ?? 0) > 5, 'a real history, not a stub');
+    // runReplayHistory takes the CLI's JSON as it is (`temporal workflow show --output json`).
+    const history = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8'));
+    assert.ok(history.events.length > 5, 'a real history, not a stub');
     await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, file.replace('.json', ''));
   });
 }
