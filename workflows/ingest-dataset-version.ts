@@ -12,6 +12,7 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import type { EventInput } from '../activities/connectors/types';
 import type { FinalStatus, FinishInput, IngestionPlan, Trigger, VersionRef } from '../activities/ingestion/types';
 import { FailureType } from '../lib/failures';
 import { DatasetVersionKey, OutcomeKey, SourceKey, VerticalKey } from '../lib/search-attributes';
@@ -26,6 +27,8 @@ export interface IngestInput extends VersionRef {
   retry?: RetryOverride;
   /** Share of rows that may fail validation before the ingestion fails (default 0.1). */
   maxRejectRatio?: number;
+  /** On-event and file sources: the file path or URL to ingest (its checksum is the probe). */
+  event?: EventInput;
 }
 
 export interface IngestResult {
@@ -113,7 +116,7 @@ export async function ingestDatasetVersion(input: IngestInput): Promise<IngestRe
 
   try {
     progress.stage = 'probe';
-    const probe = await probeSource({ datasetVersionId: plan.datasetVersionId });
+    const probe = await probeSource({ datasetVersionId: plan.datasetVersionId, event: input.event });
     if (!input.force && probe.token !== null && probe.token === plan.lastProbeToken && plan.lastChecksum !== null) {
       return finish(emptyResult('no_change', plan, `probe unchanged (${probe.note ?? probe.token})`), {
         probeToken: probe.token,
@@ -121,7 +124,7 @@ export async function ingestDatasetVersion(input: IngestInput): Promise<IngestRe
     }
 
     progress.stage = 'fetch';
-    const fetched = await fetchToStaging({ datasetVersionId: plan.datasetVersionId });
+    const fetched = await fetchToStaging({ datasetVersionId: plan.datasetVersionId, event: input.event });
     progress.recordsFetched = fetched.records;
 
     progress.stage = 'transform';
@@ -129,6 +132,7 @@ export async function ingestDatasetVersion(input: IngestInput): Promise<IngestRe
       datasetVersionId: plan.datasetVersionId,
       logId: plan.logId,
       maxRejectRatio: input.maxRejectRatio,
+      event: input.event,
     });
     progress.rowsTransformed = transformed.rows;
     const common = { probeToken: probe.token, bytesFetched: fetched.bytes };

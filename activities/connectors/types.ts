@@ -17,6 +17,11 @@ export interface ObservationRow {
   attributes: Record<string, unknown> | null;
 }
 
+/** What an operator hands to an on-event ingestion: a local file path or an http(s) URL. */
+export interface EventInput {
+  location: string;
+}
+
 export interface Credentials {
   apiKey?: string;
   username?: string;
@@ -30,6 +35,8 @@ export interface SourceContext<P> {
   /** Decrypted only inside the activity; never returned to a workflow, never logged. */
   credentials: Credentials;
   http: HttpClient;
+  /** For on-event and file sources: the file path or URL an operator handed in for this run. */
+  event: EventInput | null;
   /** Report progress; also lets Temporal deliver cancellation. */
   heartbeat(details: Record<string, unknown>): void;
   log(message: string, attrs?: Record<string, unknown>): void;

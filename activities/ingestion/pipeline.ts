@@ -16,6 +16,7 @@ import { mergeStagedRevision } from '../store/merge-revision';
 import { currentIngestKey } from './ingest-key';
 import { rowHash } from './row-hash';
 import { prepareSource } from './source-context';
+import type { EventInput } from '../connectors/types';
 import type { FetchSummary, LoadSummary, ProbeSummary, TransformSummary } from './types';
 
 /** Rows read from staging per query while transforming. */
@@ -41,15 +42,15 @@ async function inTransaction<T>(deps: ActivityDeps, work: (client: import('pg').
 }
 
 export function pipelineActivities(deps: ActivityDeps) {
-  async function probeSource(input: { datasetVersionId: number }): Promise<ProbeSummary> {
-    const { connector, ctx } = await prepareSource(deps, input.datasetVersionId);
+  async function probeSource(input: { datasetVersionId: number; event?: EventInput }): Promise<ProbeSummary> {
+    const { connector, ctx } = await prepareSource(deps, input.datasetVersionId, input.event);
     const probe = await connector.probe(ctx);
     return { token: probe.token, note: probe.note ?? null };
   }
 
-  async function fetchToStaging(input: { datasetVersionId: number }): Promise<FetchSummary> {
+  async function fetchToStaging(input: { datasetVersionId: number; event?: EventInput }): Promise<FetchSummary> {
     const { ingestKey } = currentIngestKey();
-    const { connector, ctx, bytesFetched } = await prepareSource(deps, input.datasetVersionId);
+    const { connector, ctx, bytesFetched } = await prepareSource(deps, input.datasetVersionId, input.event);
     const records = await inTransaction(deps, async (client) => {
       // A retried attempt starts from a clean slate: its earlier partial COPY is replaced atomically.
       await client.query('DELETE FROM staged_records WHERE ingest_key = $1', [ingestKey]);
@@ -70,9 +71,10 @@ export function pipelineActivities(deps: ActivityDeps) {
     datasetVersionId: number;
     logId: string;
     maxRejectRatio?: number;
+    event?: EventInput;
   }): Promise<TransformSummary> {
     const { ingestKey } = currentIngestKey();
-    const { connector, ctx } = await prepareSource(deps, input.datasetVersionId);
+    const { connector, ctx } = await prepareSource(deps, input.datasetVersionId, input.event);
     const checksum = crypto.createHash('sha256');
     const rejects: Array<{ row: number; reason: string }> = [];
     let total = 0;

@@ -4,7 +4,7 @@ import { cancellationSignal, heartbeat, log } from '@temporalio/activity';
 import { configurationError } from '../../lib/failures';
 import { decryptSecret } from '../../lib/secrets';
 import { getConnector } from '../connectors';
-import type { Connector, SourceContext } from '../connectors/types';
+import type { Connector, EventInput, SourceContext } from '../connectors/types';
 import type { ActivityDeps } from '../deps';
 import { HttpClient } from '../http/http-client';
 
@@ -14,7 +14,11 @@ export interface PreparedSource {
   bytesFetched(): number;
 }
 
-export async function prepareSource(deps: ActivityDeps, datasetVersionId: number): Promise<PreparedSource> {
+export async function prepareSource(
+  deps: ActivityDeps,
+  datasetVersionId: number,
+  event: EventInput | null = null,
+): Promise<PreparedSource> {
   const version = await deps.db.prisma.datasetVersion.findUnique({
     where: { id: datasetVersionId },
     include: { dataSource: { include: { config: true } } },
@@ -48,6 +52,7 @@ export async function prepareSource(deps: ActivityDeps, datasetVersionId: number
     params: parsed.data,
     credentials: { apiKey, username: config.username ?? undefined },
     http,
+    event,
     heartbeat: (details) => heartbeat({ ...details, bytes }),
     log: (message, attrs) => log.info(message, { source: source.name, ...attrs }),
   };

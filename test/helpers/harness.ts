@@ -30,6 +30,11 @@ export interface Harness {
   worldBank: WorldBankFixture;
   /** Replace the fixture's behaviour (e.g. an outage); `null` restores the World Bank fixture. */
   setHandler(handler: FixtureHandler | null): void;
+  /**
+   * Serves a source's API: every non-World Bank source's base URL is `${fixture.url}/<source name>`, and
+   * its handler sees the paths as the real API has them (the prefix is stripped).
+   */
+  mount(sourceName: string, handler: FixtureHandler): void;
   versionId(source: WbSource | string): Promise<number>;
   stop(): Promise<void>;
 }
@@ -39,8 +44,20 @@ export async function startHarness(opts: { timeSkipping?: boolean; workers?: boo
   const db = openDatabase(database.url);
   const worldBank = createWorldBankFixture(defaultWorldBankData());
   let override: FixtureHandler | null = null;
-  const fixture = await startFixtureServer((req) => (override ?? worldBank.handler)(req));
+  const mounts = new Map<string, FixtureHandler>();
+  const fixture = await startFixtureServer((req) => {
+    const [, first = ''] = req.path.split('/');
+    const mounted = mounts.get(first);
+    if (mounted && !override) return mounted({ ...req, path: req.path.slice(first.length + 1) || '/' });
+    return (override ?? worldBank.handler)(req);
+  });
   await loadCatalog(db.prisma, { worldBankBaseUrl: `${fixture.url}/v2`, worldBankCountries: ['BJ'] });
+  for (const source of await db.prisma.dataSource.findMany({ where: { connector: { not: 'world-bank' } } })) {
+    await db.prisma.dataSourceConfig.update({
+      where: { dataSourceId: source.id },
+      data: { baseUrl: `${fixture.url}/${source.name}`, rateLimitPerSecond: 1000, timeoutMs: 5000 },
+    });
+  }
   for (const [source, indicator] of Object.entries(WB_SOURCES)) {
     await db.prisma.dataSource.update({
       where: { name: source },
@@ -75,6 +92,9 @@ export async function startHarness(opts: { timeSkipping?: boolean; workers?: boo
     worldBank,
     setHandler(handler) {
       override = handler;
+    },
+    mount(sourceName, handler) {
+      mounts.set(sourceName, handler);
     },
     async versionId(source) {
       const v = await db.prisma.datasetVersion.findFirstOrThrow({ where: { dataSource: { name: source } } });

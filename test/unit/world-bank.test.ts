@@ -35,6 +35,7 @@ function sourceContext(baseUrl: string, params: unknown, timeoutMs = 2000): Test
     baseUrl,
     params: WorldBankParamsSchema.parse(params),
     credentials: {},
+    event: null,
     http: new HttpClient({ sourceName: 'world-bank-test', rateLimitPerSecond: 1000, timeoutMs }),
     heartbeat: (details) => heartbeats.push(details),
     log: () => {},

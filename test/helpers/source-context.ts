@@ -1,0 +1,29 @@
+// A SourceContext for connector unit tests: real HTTP over loopback, params through the connector's own
+// schema (defaults included), heartbeats and log lines captured for assertions.
+import type { Connector, Credentials, EventInput, SourceContext } from '../../activities/connectors/types';
+import { HttpClient } from '../../activities/http/http-client';
+
+export type TestSourceContext<P> = SourceContext<P> & {
+  heartbeats: Record<string, unknown>[];
+  logs: string[];
+};
+
+export function testSourceContext<P>(
+  connector: Connector<P, unknown>,
+  opts: { baseUrl: string; params: unknown; credentials?: Credentials; event?: EventInput; timeoutMs?: number },
+): TestSourceContext<P> {
+  const heartbeats: Record<string, unknown>[] = [];
+  const logs: string[] = [];
+  return {
+    sourceName: `${connector.name}-test`,
+    baseUrl: opts.baseUrl,
+    params: connector.paramsSchema.parse(opts.params),
+    credentials: opts.credentials ?? {},
+    event: opts.event ?? null,
+    http: new HttpClient({ sourceName: `${connector.name}-test`, rateLimitPerSecond: 1000, timeoutMs: opts.timeoutMs ?? 5000 }),
+    heartbeat: (details) => void heartbeats.push(details),
+    log: (message) => void logs.push(message),
+    heartbeats,
+    logs,
+  };
+}
