@@ -9,6 +9,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { FailureType, invalidPayload } from '../../lib/failures';
+import { formatIssues } from './shared/zod-issues';
 import { type Connector, type ObservationRow, type ProbeResult, RowRejected, type SourceContext } from './types';
 
 // ---------------------------------------------------------------------------------------------------
@@ -164,14 +165,6 @@ export const WorldBankRecordSchema = z.object({
 export type WorldBankRecord = z.output<typeof WorldBankRecordSchema>;
 
 /** One-line zod issues with their paths, e.g. `[0].per_page: expected a whole number...`. */
-export function formatIssues(error: z.ZodError, max = 5): string {
-  const lines = error.issues.slice(0, max).map((issue) => {
-    const path = issue.path.map((key) => (typeof key === 'number' ? `[${key}]` : `.${String(key)}`)).join('');
-    return `${path.replace(/^\./, '') || '(root)'}: ${issue.message}`;
-  });
-  const more = error.issues.length - lines.length;
-  return lines.join('; ') + (more > 0 ? `; and ${more} more` : '');
-}
 
 // ---------------------------------------------------------------------------------------------------
 // Requests
