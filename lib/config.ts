@@ -63,7 +63,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     const name = String(issue.path[0]);
     return `  ${name}=${JSON.stringify(env[name] ?? '')}: ${issue.message}`;
   });
-  throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}\nFix these environment variables and start again.`);
+  throw new ConfigError(
+    `Invalid configuration:\n${lines.join('\n')}\nFix these environment variables and start again.`,
+  );
 }
 
 /** The variables the application reads: the compose file and the README are checked against this list. */

@@ -15,7 +15,9 @@ export interface Database {
 export function openDatabase(url: string, opts: { max?: number } = {}): Database {
   const pool = new Pool({ connectionString: url, max: opts.max ?? 10 });
   // An idle client that the server drops (restart, failover) must not crash the worker.
-  pool.on('error', (err) => console.error(JSON.stringify({ level: 'warn', msg: 'postgres pool error', err: err.message })));
+  pool.on('error', (err) =>
+    console.error(JSON.stringify({ level: 'warn', msg: 'postgres pool error', err: err.message })),
+  );
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   return {
     prisma,

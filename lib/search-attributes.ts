@@ -12,4 +12,7 @@ export const OutcomeKey = defineSearchAttributeKey('TediOutcome', SearchAttribut
 export const SEARCH_ATTRIBUTES = [VerticalKey, SourceKey, DatasetVersionKey, OutcomeKey];
 
 /** Set by the server on runs started by a schedule. */
-export const ScheduledStartTimeKey = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
+export const ScheduledStartTimeKey = defineSearchAttributeKey(
+  'TemporalScheduledStartTime',
+  SearchAttributeType.DATETIME,
+);

@@ -3,8 +3,8 @@
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../lib/config';
 import { temporalAddressOf } from '../lib/infra/running';
-import { ensureSearchAttributes } from '../lib/temporal/search-attributes-admin';
 import { desiredSchedules, ensureSchedules } from '../lib/temporal/schedules';
+import { ensureSearchAttributes } from '../lib/temporal/search-attributes-admin';
 
 async function main() {
   const config = loadConfig();
@@ -20,7 +20,10 @@ async function main() {
     const outcomes = await ensureSchedules(client, settings);
     for (const { scheduleId } of desiredSchedules(settings)) {
       const d = await client.schedule.getHandle(scheduleId).describe();
-      const next = d.info.nextActionTimes.slice(0, 2).map((t) => t.toISOString()).join(', ');
+      const next = d.info.nextActionTimes
+        .slice(0, 2)
+        .map((t) => t.toISOString())
+        .join(', ');
       console.log(`${scheduleId}: ${outcomes[scheduleId]}${d.state.paused ? ' (paused)' : ''}; next runs ${next}`);
     }
   } finally {

@@ -4,8 +4,8 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { resetBreakerNow } from '../activities/scheduling/breaker';
 import { loadConfig } from '../lib/config';
-import { databaseUrlOf } from '../lib/infra/running';
 import { openDatabase } from '../lib/db';
+import { databaseUrlOf } from '../lib/infra/running';
 
 const Args = z.object({
   source: z.string().regex(/^[a-z0-9_-]+$/, 'source must be a catalog name such as world_bank_agriculture'),
@@ -16,7 +16,9 @@ async function main() {
   const { values, positionals } = parseArgs({ allowPositionals: true, options: { version: { type: 'string' } } });
   const parsed = Args.safeParse({ source: positionals[0], version: values.version });
   if (!parsed.success) {
-    throw new Error(`${parsed.error.issues.map((i) => i.message).join('\n')}\nusage: npm run reset-breaker -- <source> [--version current]`);
+    throw new Error(
+      `${parsed.error.issues.map((i) => i.message).join('\n')}\nusage: npm run reset-breaker -- <source> [--version current]`,
+    );
   }
   const db = openDatabase(databaseUrlOf(loadConfig()), { max: 1 });
   try {

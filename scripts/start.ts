@@ -4,6 +4,7 @@
 // all five task queues until Ctrl-C, when it stops everything it started.
 import { ConfigError, loadConfig } from '../lib/config';
 import { bringUpEnvironment } from '../lib/infra/environment';
+import { installJsonLogging } from '../lib/logging';
 import { startApplication } from '../workers/application';
 import { runWorkers } from '../workers/create-workers';
 
@@ -11,6 +12,7 @@ const say = (msg: string) => console.log(`[tedi] ${msg}`);
 
 async function main() {
   const config = loadConfig();
+  installJsonLogging(config.LOG_LEVEL);
   const env = await bringUpEnvironment(config, say);
   for (const s of env.started) say(`started ${s}`);
   const stopRequested = new Promise<void>((resolve) => {

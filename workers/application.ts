@@ -3,14 +3,14 @@
 // worker process and the end-to-end tests, so all three run exactly the same code.
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
-import { applyMigrations } from '../prisma/migrator';
-import { loadCatalog } from '../prisma/catalog';
 import type { AppConfig } from '../lib/config';
 import { type Database, openDatabase } from '../lib/db';
 import { resolveSecretKey } from '../lib/secrets';
-import { ensureSearchAttributes } from '../lib/temporal/search-attributes-admin';
 import { ensureSchedules } from '../lib/temporal/schedules';
+import { ensureSearchAttributes } from '../lib/temporal/search-attributes-admin';
 import { TASK_QUEUES, type TaskQueue } from '../lib/verticals';
+import { loadCatalog } from '../prisma/catalog';
+import { applyMigrations } from '../prisma/migrator';
 import { createWorkers } from './create-workers';
 
 export interface ApplicationOptions {
@@ -53,7 +53,11 @@ export async function startApplication(config: AppConfig, opts: ApplicationOptio
         logRetentionDays: config.TEDI_LOG_RETENTION_DAYS,
         maxChildrenInFlight: config.TEDI_MAX_CHILDREN_IN_FLIGHT,
       });
-      log(`schedules: ${Object.entries(schedules).map(([id, o]) => `${id} ${o}`).join(', ')}`);
+      log(
+        `schedules: ${Object.entries(schedules)
+          .map(([id, o]) => `${id} ${o}`)
+          .join(', ')}`,
+      );
     }
     const workers = await createWorkers({
       connection: nativeConnection,

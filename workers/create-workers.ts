@@ -1,7 +1,12 @@
 // One worker per task queue: `scheduler` runs the master and maintenance workflows, and each vertical's
 // queue runs that vertical's ingestions. Every worker registers every workflow and activity (one bundle,
 // built once), so any queue can be scaled by starting more processes with TEDI_WORKER_QUEUES.
-import { bundleWorkflowCode, type NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import {
+  bundleWorkflowCode,
+  type NativeConnection,
+  Worker,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
 import { type ActivityDeps, createActivities } from '../activities';
 import { TASK_QUEUES, type TaskQueue } from '../lib/verticals';
 

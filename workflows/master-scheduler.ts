@@ -1,6 +1,8 @@
 // The master scheduler (the seed's check_and_schedule): started by the `tedi-master` schedule every six
 // hours, it pages through the dataset versions due at the schedule's nominal time and starts one
 // ingestion per due version on its vertical's task queue, keeping a bounded number in flight.
+
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
   type ChildWorkflowHandle,
   condition,
@@ -12,21 +14,14 @@ import {
   WorkflowIdReusePolicy,
   workflowInfo,
 } from '@temporalio/workflow';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../activities';
 import type { DueVersion } from '../activities/scheduling/due-versions';
-import {
-  DatasetVersionKey,
-  OutcomeKey,
-  ScheduledStartTimeKey,
-  SourceKey,
-  VerticalKey,
-} from '../lib/search-attributes';
+import { DatasetVersionKey, OutcomeKey, ScheduledStartTimeKey, SourceKey, VerticalKey } from '../lib/search-attributes';
 import { taskQueueFor, type Vertical } from '../lib/verticals';
 import { bookkeeping } from './activity-options';
 import { type MasterProgress, masterProgressQuery } from './definitions';
 import { scheduledIngestionId } from './ids';
-import { type IngestResult, ingestDatasetVersion, type IngestInput } from './ingest-dataset-version';
+import { type IngestInput, type IngestResult, ingestDatasetVersion } from './ingest-dataset-version';
 
 export interface MasterInput {
   /** Nominal time of this run (ISO). Defaults to the schedule's TemporalScheduledStartTime, else the start time. */
@@ -56,7 +51,8 @@ const { findDueVersions } = proxyActivities<Activities>(bookkeeping);
 
 export async function masterScheduler(input: MasterInput = {}): Promise<MasterResult> {
   const info = workflowInfo();
-  const asOf = input.asOf ?? info.typedSearchAttributes.get(ScheduledStartTimeKey)?.toISOString() ?? info.startTime.toISOString();
+  const asOf =
+    input.asOf ?? info.typedSearchAttributes.get(ScheduledStartTimeKey)?.toISOString() ?? info.startTime.toISOString();
   const maxInFlight = input.maxInFlight ?? 20;
   const pageSize = input.pageSize ?? 100;
   const canAfter = input.continueAsNewAfterEvents ?? 10_000;
@@ -142,4 +138,3 @@ export async function masterScheduler(input: MasterInput = {}): Promise<MasterRe
   await condition(() => inFlight === 0);
   return totals;
 }
-

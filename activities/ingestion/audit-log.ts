@@ -1,8 +1,9 @@
 // The audit trail and the schedule state: every ingestion run opens one IngestionLog row and closes it
 // with its outcome, and closing it applies the scheduling rules (next check, failure count, breaker)
 // in the same transaction, so the log and the schedule never disagree.
-import { markChecked, type Frequency, type ScheduleState } from '../../lib/scheduling/frequency';
+
 import { configurationError } from '../../lib/failures';
+import { type Frequency, markChecked, type ScheduleState } from '../../lib/scheduling/frequency';
 import type { ActivityDeps } from '../deps';
 import { currentIngestKey } from './ingest-key';
 import type { FinishInput, FinishSummary, IngestionPlan, Trigger, VersionRef } from './types';
@@ -48,15 +49,24 @@ export function auditLogActivities(deps: ActivityDeps) {
     if (ref.datasetVersionId !== undefined) {
       const v = await prisma.datasetVersion.findUnique({ where: { id: ref.datasetVersionId }, include });
       if (v) return v;
-      throw configurationError(`Dataset version ${ref.datasetVersionId} does not exist. List versions with: npm run tedi -- versions list`);
+      throw configurationError(
+        `Dataset version ${ref.datasetVersionId} does not exist. List versions with: npm run tedi -- versions list`,
+      );
     }
     if (!ref.source) {
-      throw configurationError('The ingestion input needs "datasetVersionId" or "source" (e.g. {"source":"world_bank_agriculture"}).');
+      throw configurationError(
+        'The ingestion input needs "datasetVersionId" or "source" (e.g. {"source":"world_bank_agriculture"}).',
+      );
     }
     const label = ref.version ?? 'current';
-    const v = await prisma.datasetVersion.findFirst({ where: { version: label, dataSource: { name: ref.source } }, include });
+    const v = await prisma.datasetVersion.findFirst({
+      where: { version: label, dataSource: { name: ref.source } },
+      include,
+    });
     if (v) return v;
-    throw configurationError(`No dataset version "${label}" for source "${ref.source}". List versions with: npm run tedi -- versions list`);
+    throw configurationError(
+      `No dataset version "${label}" for source "${ref.source}". List versions with: npm run tedi -- versions list`,
+    );
   }
 
   /** Closes the log row and applies the scheduling rules. Idempotent: a retry after commit changes nothing. */

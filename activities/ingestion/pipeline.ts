@@ -6,9 +6,10 @@
 // Every stage reads and writes PostgreSQL and returns a small summary: data never enters workflow history.
 // Every stage is keyed by the run's ingest key, so a retry after a crash redoes its work exactly once.
 import crypto from 'node:crypto';
-import { ApplicationFailure } from '@temporalio/common';
 import { heartbeat } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../../lib/failures';
+import type { EventInput } from '../connectors/types';
 import { RowRejected } from '../connectors/types';
 import type { ActivityDeps } from '../deps';
 import { copyRows } from '../store/copy-rows';
@@ -16,7 +17,6 @@ import { mergeStagedRevision } from '../store/merge-revision';
 import { currentIngestKey } from './ingest-key';
 import { rowHash } from './row-hash';
 import { prepareSource } from './source-context';
-import type { EventInput } from '../connectors/types';
 import type { FetchSummary, LoadSummary, ProbeSummary, TransformSummary } from './types';
 
 /** Rows read from staging per query while transforming. */
@@ -142,9 +142,7 @@ export function pipelineActivities(deps: ActivityDeps) {
     probeToken: string | null;
   }): Promise<LoadSummary> {
     const { ingestKey } = currentIngestKey();
-    return inTransaction(deps, (client) =>
-      mergeStagedRevision(client, { ingestKey, ...input }),
-    );
+    return inTransaction(deps, (client) => mergeStagedRevision(client, { ingestKey, ...input }));
   }
 
   return { probeSource, fetchToStaging, transformStaged, loadRevision };

@@ -27,7 +27,9 @@ export async function prepareSource(
   const source = version.dataSource;
   const config = source.config;
   if (!config) {
-    throw configurationError(`Source "${source.name}" has no DataSourceConfig row: load the catalog (npm run migrate).`);
+    throw configurationError(
+      `Source "${source.name}" has no DataSourceConfig row: load the catalog (npm run migrate).`,
+    );
   }
   const connector = getConnector(source.connector);
   const parsed = connector.paramsSchema.safeParse(source.params);

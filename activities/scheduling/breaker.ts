@@ -1,8 +1,8 @@
 // Resetting a dataset version's circuit breaker: the one operator action the seed did by editing a
 // counter. Shared by the CLI and the activity behind the workflow's reset message.
 import type { Database } from '../../lib/db';
-import { resetBreaker } from '../../lib/scheduling/frequency';
 import { configurationError } from '../../lib/failures';
+import { resetBreaker } from '../../lib/scheduling/frequency';
 
 export interface BreakerState {
   datasetVersionId: number;

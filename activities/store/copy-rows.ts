@@ -1,8 +1,9 @@
 // COPY FROM STDIN for bulk loads: ~10x faster than row-by-row inserts (see the throughput table in
 // shared/notes/prisma-offline.md). Rows arrive as an async iterable and stream straight to PostgreSQL,
 // so memory stays flat however big the source is.
-import { pipeline } from 'node:stream/promises';
+
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 

@@ -51,7 +51,13 @@ export async function mergeStagedRevision(client: PoolClient, input: MergeInput)
   await client.query('CREATE UNIQUE INDEX ON incoming (series_key, period)');
   await client.query('ANALYZE incoming');
 
-  const diff = await client.query<{ total: string; added: string; updated: string; unchanged: string; removed: string }>(
+  const diff = await client.query<{
+    total: string;
+    added: string;
+    updated: string;
+    unchanged: string;
+    removed: string;
+  }>(
     `WITH cur AS (SELECT series_key, period, row_hash FROM observations WHERE dataset_version_id = $1 AND valid_to IS NULL)
      SELECT (SELECT count(*) FROM incoming) AS total,
             count(*) FILTER (WHERE c.row_hash IS NULL) AS added,

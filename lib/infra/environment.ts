@@ -35,7 +35,9 @@ export async function bringUpEnvironment(config: AppConfig, log: (msg: string) =
         port: config.EMBEDDED_PG_PORT,
       });
       databaseUrl = database.url;
-      started.push(`embedded PostgreSQL on 127.0.0.1:${config.EMBEDDED_PG_PORT} (data in ${config.TEDI_DATA_DIR}/postgres)`);
+      started.push(
+        `embedded PostgreSQL on 127.0.0.1:${config.EMBEDDED_PG_PORT} (data in ${config.TEDI_DATA_DIR}/postgres)`,
+      );
     }
 
     let temporalAddress = config.TEMPORAL_ADDRESS;
@@ -53,7 +55,9 @@ export async function bringUpEnvironment(config: AppConfig, log: (msg: string) =
       });
       temporalAddress = temporal.address;
       uiUrl = temporal.uiUrl;
-      started.push(`Temporal dev server on ${temporal.address} (pid ${temporal.pid}, history in ${config.TEDI_DATA_DIR}/temporal.db)`);
+      started.push(
+        `Temporal dev server on ${temporal.address} (pid ${temporal.pid}, history in ${config.TEDI_DATA_DIR}/temporal.db)`,
+      );
     }
     return { databaseUrl, temporalAddress, uiUrl, started, stop };
   } catch (err) {

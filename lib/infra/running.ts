@@ -25,7 +25,9 @@ export async function connectToRunning(config: AppConfig): Promise<Running> {
   const url = databaseUrlOf(config);
   const address = temporalAddressOf(config);
   if (!(await canConnect(url))) {
-    throw new Error(`Cannot reach PostgreSQL at ${url.replace(/:[^:@/]+@/, ':***@')}: start TEDI with \`npm start\` or set DATABASE_URL.`);
+    throw new Error(
+      `Cannot reach PostgreSQL at ${url.replace(/:[^:@/]+@/, ':***@')}: start TEDI with \`npm start\` or set DATABASE_URL.`,
+    );
   }
   if (!(await canReach(address))) {
     throw new Error(`Cannot reach Temporal at ${address}: start TEDI with \`npm start\` or set TEMPORAL_ADDRESS.`);

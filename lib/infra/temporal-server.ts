@@ -22,11 +22,14 @@ export function testServerPath(): string {
 function toolPath(name: 'temporal' | 'testServer'): string {
   const file = path.join(ROOT, '.tools', 'paths.json');
   if (!fs.existsSync(file)) {
-    throw new Error(`${file} is missing: run \`bash scripts/install-tools.sh\` (npm start and npm test run it for you).`);
+    throw new Error(
+      `${file} is missing: run \`bash scripts/install-tools.sh\` (npm start and npm test run it for you).`,
+    );
   }
   const paths = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, string>;
   const found = paths[name];
-  if (!found || !fs.existsSync(found)) throw new Error(`${name} not found at ${found}: run \`bash scripts/install-tools.sh\`.`);
+  if (!found || !fs.existsSync(found))
+    throw new Error(`${name} not found at ${found}: run \`bash scripts/install-tools.sh\`.`);
   return found;
 }
 

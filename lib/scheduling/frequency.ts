@@ -71,7 +71,12 @@ export type CheckOutcome = 'success' | 'no_change' | 'failed';
  * - failed: one more consecutive failure; the version stays due so the next master run retries it,
  *   and at BREAKER_THRESHOLD the breaker opens and automatic checks stop until someone resets it.
  */
-export function markChecked(state: ScheduleState, frequency: Frequency, outcome: CheckOutcome, now: Date): ScheduleState {
+export function markChecked(
+  state: ScheduleState,
+  frequency: Frequency,
+  outcome: CheckOutcome,
+  now: Date,
+): ScheduleState {
   if (outcome === 'failed') {
     const consecutiveFailures = state.consecutiveFailures + 1;
     const opens = consecutiveFailures >= BREAKER_THRESHOLD && state.breakerOpenedAt === null;

@@ -1,11 +1,11 @@
 // Starting one ingestion by hand (operators, on-event sources), the same way the master does it:
 // the vertical's task queue, a readable id and the search attributes the Web UI filters on.
 import type { Client, WorkflowHandle } from '@temporalio/client';
+import { manualIngestionId } from '../../workflows/ids';
+import { type IngestInput, ingestDatasetVersion } from '../../workflows/ingest-dataset-version';
 import type { Database } from '../db';
 import { DatasetVersionKey, OutcomeKey, SourceKey, VerticalKey } from '../search-attributes';
 import { taskQueueFor, type Vertical } from '../verticals';
-import { manualIngestionId } from '../../workflows/ids';
-import { ingestDatasetVersion, type IngestInput } from '../../workflows/ingest-dataset-version';
 
 export interface ManualTrigger {
   source: string;
@@ -26,7 +26,9 @@ export async function startManualIngestion(
     include: { dataSource: true },
   });
   if (!version) {
-    const names = (await db.prisma.dataSource.findMany({ select: { name: true }, orderBy: { name: 'asc' } })).map((s) => s.name);
+    const names = (await db.prisma.dataSource.findMany({ select: { name: true }, orderBy: { name: 'asc' } })).map(
+      (s) => s.name,
+    );
     throw new Error(`No dataset version "${label}" for source "${req.source}". Sources: ${names.join(', ')}`);
   }
   const source = version.dataSource;

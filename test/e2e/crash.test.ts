@@ -2,13 +2,14 @@
 // A new worker process picks the ingestion up, and the loaded data is exact: no duplicate, no loss.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import path from 'node:path';
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
-import { openDatabase, type Database } from '../../lib/db';
+import { type Database, openDatabase } from '../../lib/db';
 import { freePort } from '../../lib/infra/postgres';
 import { type DevServer, startDevServer } from '../../lib/infra/temporal-server';
+import { installJsonLogging } from '../../lib/logging';
 import { loadCatalog } from '../../prisma/catalog';
 import { ingestDatasetVersion } from '../../workflows/ingest-dataset-version';
 import { type FixtureServer, startFixtureServer } from '../fixtures/fixture-server';
@@ -20,6 +21,7 @@ import { waitFor } from '../helpers/wait';
 const ROOT = path.resolve(__dirname, '..', '..');
 const PAGE_DELAY_MS = 150;
 
+installJsonLogging(process.env.LOG_LEVEL ?? 'warn');
 let database: Awaited<ReturnType<typeof startTestDatabase>>;
 let db: Database;
 let temporal: DevServer;
@@ -75,17 +77,24 @@ after(async () => {
 
 test('a worker killed mid-ingestion is replaced and the load is exact', { timeout: 180_000 }, async () => {
   const client = new Client({ connection });
-  const version = await db.prisma.datasetVersion.findFirstOrThrow({ where: { dataSource: { name: 'world_bank_agriculture' } } });
+  const version = await db.prisma.datasetVersion.findFirstOrThrow({
+    where: { dataSource: { name: 'world_bank_agriculture' } },
+  });
   const first = startWorkerProcess();
   const handle = await client.workflow.start(ingestDatasetVersion, {
     taskQueue: 'agriculture',
     workflowId: `crash-test-${randomUUID()}`,
     // A short heartbeat timeout lets Temporal notice the dead worker within seconds.
-    args: [{ datasetVersionId: version.id, trigger: 'manual', retry: { initialIntervalMs: 200, heartbeatTimeoutMs: 3000 } }],
+    args: [
+      { datasetVersionId: version.id, trigger: 'manual', retry: { initialIntervalMs: 200, heartbeatTimeoutMs: 3000 } },
+    ],
   });
 
   // 3 indicators x 20 years at 2 rows a page: 30 data pages. Kill after a third of them.
-  await waitFor('the fetch to be mid-stream', async () => fixture.requests.filter((r) => r.query.get('per_page') === '2').length >= 10);
+  await waitFor(
+    'the fetch to be mid-stream',
+    async () => fixture.requests.filter((r) => r.query.get('per_page') === '2').length >= 10,
+  );
   first.kill('SIGKILL');
   await new Promise((r) => first.once('exit', r));
   const requestsAtKill = fixture.requests.length;
@@ -104,6 +113,11 @@ test('a worker killed mid-ingestion is replaced and the load is exact', { timeou
   assert.equal(logs[0]?.status, 'success');
   assert.equal(await db.prisma.stagedRecord.count(), 0);
   const history = await handle.fetchHistory();
-  const fetchAttempts = history.events?.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes?.attempt);
-  assert.ok(fetchAttempts?.some((a) => (a ?? 1) > 1), 'the interrupted activity was retried');
+  const fetchAttempts = history.events
+    ?.filter((e) => e.activityTaskStartedEventAttributes)
+    .map((e) => e.activityTaskStartedEventAttributes?.attempt);
+  assert.ok(
+    fetchAttempts?.some((a) => (a ?? 1) > 1),
+    'the interrupted activity was retried',
+  );
 });

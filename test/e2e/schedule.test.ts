@@ -2,22 +2,24 @@
 // schedules, workers on all five queues) on the Temporal dev server, PostgreSQL and a loopback server
 // speaking the World Bank API. The test fires the real `tedi-master` schedule and checks the database.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { execFileSync } from 'node:child_process';
 import { loadConfig } from '../../lib/config';
 import { freePort } from '../../lib/infra/postgres';
 import { type DevServer, startDevServer, temporalCliPath } from '../../lib/infra/temporal-server';
-import { MASTER_SCHEDULE_ID } from '../../workflows/ids';
+import { installJsonLogging } from '../../lib/logging';
 import { type Application, startApplication } from '../../workers/application';
 import { runWorkers } from '../../workers/create-workers';
+import { MASTER_SCHEDULE_ID } from '../../workflows/ids';
 import { type FixtureServer, startFixtureServer } from '../fixtures/fixture-server';
 import { createWorldBankFixture } from '../fixtures/world-bank';
 import { catalogIndicatorCount, catalogWorldBankData, YEARS } from '../fixtures/world-bank-catalog';
 import { startTestDatabase } from '../helpers/database';
 import { waitFor } from '../helpers/wait';
 
+installJsonLogging(process.env.LOG_LEVEL ?? 'warn');
 let database: Awaited<ReturnType<typeof startTestDatabase>>;
 let temporal: DevServer;
 let fixture: FixtureServer;
@@ -57,7 +59,9 @@ test('the tedi-master schedule ingests every due World Bank source into versione
 
   await schedule.trigger();
   const master = await waitFor('the master run to complete', async () => {
-    for await (const wf of app.client.workflow.list({ query: `WorkflowType = 'masterScheduler' AND ExecutionStatus = 'Completed'` })) {
+    for await (const wf of app.client.workflow.list({
+      query: `WorkflowType = 'masterScheduler' AND ExecutionStatus = 'Completed'`,
+    })) {
       return wf;
     }
     return undefined;

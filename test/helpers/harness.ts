@@ -7,9 +7,9 @@ import { type Database, openDatabase } from '../../lib/db';
 import { TASK_QUEUES } from '../../lib/verticals';
 import { loadCatalog } from '../../prisma/catalog';
 import { createWorkers, runWorkers } from '../../workers/create-workers';
-import { startTestDatabase } from './database';
 import { type FixtureHandler, type FixtureServer, startFixtureServer } from '../fixtures/fixture-server';
 import { createWorldBankFixture, defaultWorldBankData, type WorldBankFixture } from '../fixtures/world-bank';
+import { startTestDatabase } from './database';
 import { startDevTemporal, startTimeSkippingTemporal } from './temporal';
 
 export const TEST_SECRET_KEY = 'a'.repeat(64);
@@ -109,7 +109,9 @@ export async function startHarness(opts: { timeSkipping?: boolean; workers?: boo
         ['db', () => db.close()],
         ['database', () => database.stop()],
       ] as const) {
-        await step().catch((err) => { throw new Error(`harness stop (${what}): ${err.message}`); });
+        await step().catch((err) => {
+          throw new Error(`harness stop (${what}): ${err.message}`);
+        });
       }
     },
   };

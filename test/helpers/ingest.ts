@@ -1,8 +1,8 @@
 // Starting ingestions and reading back what they wrote, for tests.
 import { randomUUID } from 'node:crypto';
-import type { Harness } from './harness';
 import type { IngestInput, IngestResult } from '../../workflows/ingest-dataset-version';
 import { ingestDatasetVersion } from '../../workflows/ingest-dataset-version';
+import type { Harness } from './harness';
 
 /** Fast retries so a test of a failing source takes milliseconds, not minutes. */
 export const FAST_RETRY = { initialIntervalMs: 50, maximumAttempts: 2 };

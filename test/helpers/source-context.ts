@@ -20,7 +20,11 @@ export function testSourceContext<P>(
     params: connector.paramsSchema.parse(opts.params),
     credentials: opts.credentials ?? {},
     event: opts.event ?? null,
-    http: new HttpClient({ sourceName: `${connector.name}-test`, rateLimitPerSecond: 1000, timeoutMs: opts.timeoutMs ?? 5000 }),
+    http: new HttpClient({
+      sourceName: `${connector.name}-test`,
+      rateLimitPerSecond: 1000,
+      timeoutMs: opts.timeoutMs ?? 5000,
+    }),
     heartbeat: (details) => void heartbeats.push(details),
     log: (message) => void logs.push(message),
     heartbeats,

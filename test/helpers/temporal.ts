@@ -1,8 +1,12 @@
 // Real Temporal servers for tests, from the pinned binaries in .tools/ (never downloaded):
 // the CLI dev server for most tests, the Java time-skipping server where hours must pass.
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { SEARCH_ATTRIBUTES } from '../../lib/search-attributes';
 import { temporalCliPath, testServerPath } from '../../lib/infra/temporal-server';
+import { installJsonLogging } from '../../lib/logging';
+import { SEARCH_ATTRIBUTES } from '../../lib/search-attributes';
+
+// Tests print only warnings and errors from the SDK; failures stay readable.
+installJsonLogging(process.env.LOG_LEVEL ?? 'warn');
 
 export async function startDevTemporal(): Promise<TestWorkflowEnvironment> {
   return TestWorkflowEnvironment.createLocal({

@@ -37,7 +37,10 @@ describe('calculateNextCheck', () => {
   test('clamps to the end of shorter months and handles leap years', () => {
     assert.equal(calculateNextCheck('monthly', at('2026-01-31T00:00:00Z'))?.toISOString(), '2026-02-28T00:00:00.000Z');
     assert.equal(calculateNextCheck('monthly', at('2028-01-31T00:00:00Z'))?.toISOString(), '2028-02-29T00:00:00.000Z');
-    assert.equal(calculateNextCheck('quarterly', at('2026-11-30T00:00:00Z'))?.toISOString(), '2027-02-28T00:00:00.000Z');
+    assert.equal(
+      calculateNextCheck('quarterly', at('2026-11-30T00:00:00Z'))?.toISOString(),
+      '2027-02-28T00:00:00.000Z',
+    );
     assert.equal(calculateNextCheck('annual', at('2028-02-29T00:00:00Z'))?.toISOString(), '2029-02-28T00:00:00.000Z');
   });
 });

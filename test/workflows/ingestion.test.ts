@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { observationsAsOf } from '../../activities/store/as-of';
+import { jsonResponse } from '../fixtures/fixture-server';
 import { type Harness, startHarness } from '../helpers/harness';
 import { logsOf, runIngestion, versionOf } from '../helpers/ingest';
-import { jsonResponse } from '../fixtures/fixture-server';
 
 let h: Harness;
 before(async () => {
@@ -53,7 +53,10 @@ describe('ingestDatasetVersion', () => {
     const logs = await logsOf(h, SOURCE);
     assert.equal(logs.at(-1)?.status, 'no_change');
     assert.equal((await versionOf(h, SOURCE)).currentRevision, 1);
-    assert.equal(await h.db.prisma.datasetRevision.count({ where: { datasetVersion: { dataSource: { name: SOURCE } } } }), 1);
+    assert.equal(
+      await h.db.prisma.datasetRevision.count({ where: { datasetVersion: { dataSource: { name: SOURCE } } } }),
+      1,
+    );
   });
 
   test('a new lastupdated with identical content is caught by the checksum: no version', async () => {
@@ -102,11 +105,14 @@ describe('ingestDatasetVersion', () => {
   test('an invalid payload fails at once (non-retryable), logs why, and keeps the current version', async () => {
     h.setHandler(() => jsonResponse({ unexpected: 'shape' }));
     try {
-      await assert.rejects(runIngestion(h, 'world_bank_employment', { retry: { maximumAttempts: 5, initialIntervalMs: 50 } }), (err) => {
-        assert.ok(err instanceof WorkflowFailedError);
-        assert.match(String(err.cause?.message), /Ingestion of world_bank_employment\/current failed during probe/);
-        return true;
-      });
+      await assert.rejects(
+        runIngestion(h, 'world_bank_employment', { retry: { maximumAttempts: 5, initialIntervalMs: 50 } }),
+        (err) => {
+          assert.ok(err instanceof WorkflowFailedError);
+          assert.match(String(err.cause?.message), /Ingestion of world_bank_employment\/current failed during probe/);
+          return true;
+        },
+      );
     } finally {
       h.setHandler(null);
     }
@@ -121,7 +127,9 @@ describe('ingestDatasetVersion', () => {
 
   test('a 5xx is retried with backoff and succeeds when the source recovers', async () => {
     h.fixture.faults.failNext(2, 503);
-    const result = await runIngestion(h, 'world_bank_employment', { retry: { initialIntervalMs: 50, maximumAttempts: 4 } });
+    const result = await runIngestion(h, 'world_bank_employment', {
+      retry: { initialIntervalMs: 50, maximumAttempts: 4 },
+    });
     assert.equal(result.status, 'success');
     assert.equal(result.recordsAdded, 21, 'the 2024 year added earlier to every fixture series counts too');
     const v = await versionOf(h, 'world_bank_employment');

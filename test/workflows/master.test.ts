@@ -1,13 +1,13 @@
 // The master scheduler and the circuit breaker on a real Temporal dev server and PostgreSQL.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
 import { randomUUID } from 'node:crypto';
-import { masterScheduler, type MasterInput } from '../../workflows/master-scheduler';
+import { after, before, describe, test } from 'node:test';
+import { resetBreakerNow } from '../../activities/scheduling/breaker';
 import { scheduledIngestionId } from '../../workflows/ids';
+import { type MasterInput, masterScheduler } from '../../workflows/master-scheduler';
 import { textResponse } from '../fixtures/fixture-server';
 import { type Harness, startHarness, WB_SOURCES } from '../helpers/harness';
 import { FAST_RETRY, logsOf, versionOf } from '../helpers/ingest';
-import { resetBreakerNow } from '../../activities/scheduling/breaker';
 
 let h: Harness;
 before(async () => {
@@ -87,7 +87,9 @@ describe('masterScheduler', () => {
   test('five failed ingestions open the breaker; the master then skips the version; a reset restores it', async () => {
     const source = 'world_bank_business';
     const id = await h.versionId(source);
-    h.setHandler((req) => (req.path.includes(WB_SOURCES[source]) ? textResponse('upstream down', 502) : h.worldBank.handler(req)));
+    h.setHandler((req) =>
+      req.path.includes(WB_SOURCES[source]) ? textResponse('upstream down', 502) : h.worldBank.handler(req),
+    );
     try {
       for (let i = 1; i <= 5; i++) {
         const asOf = `2028-01-0${i}T00:00:00.000Z`;
