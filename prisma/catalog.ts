@@ -4,6 +4,12 @@
 //
 // `implemented: false` marks a source whose connector does not exist yet: it is catalogued INACTIVE so
 // the master never schedules it, and the README's source table says "not yet" for it.
+import { ComtradeParamsSchema } from '../activities/connectors/comtrade';
+import { FaostatParamsSchema } from '../activities/connectors/faostat';
+import { ModisNdviParamsSchema } from '../activities/connectors/modis-ndvi';
+import { DEFAULT_OVERPASS_PARAMS } from '../activities/connectors/overpass/params';
+import { FEED_SETUP_NOTE, tabularCatalogParams } from '../activities/connectors/tabular/catalog-params';
+import { UNIDO_IMPORT_HELP, UnidoParamsSchema } from '../activities/connectors/unido';
 import type { PrismaClient } from '../lib/db';
 import type { Frequency } from '../lib/scheduling/frequency';
 import type { Vertical } from '../lib/verticals';
@@ -22,6 +28,10 @@ export interface CatalogEntry {
   baseUrl: string;
   rateLimitPerSecond?: number;
   authType?: 'none' | 'api_key' | 'bearer' | 'basic';
+  /** Whether the source is created active (default: when implemented); false while it needs operator setup. */
+  active?: boolean;
+  /** What an operator should know about the entry, e.g. what to configure to activate it (not stored). */
+  note?: string;
 }
 
 export interface CatalogSettings {
@@ -47,9 +57,23 @@ export function catalog(s: CatalogSettings): CatalogEntry[] {
   const pending = (
     e: Omit<CatalogEntry, 'implemented' | 'params' | 'baseUrl'> & { baseUrl?: string },
   ): CatalogEntry => ({ ...e, implemented: false, params: {}, baseUrl: e.baseUrl ?? e.url });
+  // File and feed sources (tabular_file), with their default column mapping. On-event ones are active (the
+  // master never schedules them); a feed source without params.feedUrl is created inactive, or every
+  // scheduled check would fail and open its breaker.
+  const tabular = (e: Parameters<typeof pending>[0]): CatalogEntry => {
+    const params = tabularCatalogParams(e.name);
+    const waitsForFeed = e.frequency !== 'on_event' && !params.feedUrl;
+    return {
+      ...e,
+      implemented: true,
+      params,
+      baseUrl: e.baseUrl ?? e.url,
+      ...(waitsForFeed ? { active: false, note: FEED_SETUP_NOTE } : {}),
+    };
+  };
   return [
     // Agriculture
-    pending({
+    {
       name: 'faostat',
       title: 'FAOSTAT crops and livestock production (QCL)',
       url: 'https://www.fao.org/faostat/',
@@ -58,14 +82,18 @@ export function catalog(s: CatalogSettings): CatalogEntry[] {
       connector: 'faostat',
       frequency: 'quarterly',
       rationale: 'updates 1-2x per year',
+      implemented: true,
+      // Every default written out (bulk route, QCL, Benin = FAO area 53, the bulk catalogue URL), so operators
+      // see what they can change. The API base stays the config's baseUrl, for the account-only api route.
+      params: FaostatParamsSchema.parse({}),
       baseUrl: 'https://faostatservices.fao.org/api/v1',
-    }),
+    },
     wb('world_bank_agriculture', 'agriculture', 'World Bank agriculture indicators', [
       'AG.PRD.CROP.XD',
       'AG.LND.ARBL.ZS',
       'NV.AGR.TOTL.ZS',
     ]),
-    pending({
+    {
       name: 'satellite_ndvi',
       title: 'Satellite NDVI, monthly mean per area (MODIS via ORNL DAAC)',
       url: 'https://modis.ornl.gov/',
@@ -74,9 +102,14 @@ export function catalog(s: CatalogSettings): CatalogEntry[] {
       connector: 'modis_ndvi',
       frequency: 'monthly',
       rationale: 'aggregate monthly data',
+      implemented: true,
+      // MOD13Q1 NDVI, 12 months, three areas of two sample points across Benin, 1 km around each point.
+      params: ModisNdviParamsSchema.parse({}),
       baseUrl: 'https://modis.ornl.gov/rst/api/v1',
-    }),
-    pending({
+      // ORNL asks for gentle use (clients space calls 1-2 s apart); a full run is about 20 calls.
+      rateLimitPerSecond: 0.5,
+    },
+    tabular({
       name: 'agriculture_local_surveys',
       title: 'Local agricultural surveys',
       url: 'file://',
@@ -87,7 +120,7 @@ export function catalog(s: CatalogSettings): CatalogEntry[] {
       rationale: 'manual trigger',
     }),
     // Real estate
-    pending({
+    {
       name: 'openstreetmap',
       title: 'OpenStreetMap buildings and infrastructure (Overpass)',
       url: 'https://www.openstreetmap.org/',
@@ -96,9 +129,13 @@ export function catalog(s: CatalogSettings): CatalogEntry[] {
       connector: 'osm_overpass',
       frequency: 'monthly',
       rationale: 'active community updates',
+      implemented: true,
+      params: { ...DEFAULT_OVERPASS_PARAMS },
       baseUrl: 'https://overpass-api.de/api',
-    }),
-    pending({
+      // Overpass fair use is ~10,000 requests and ~1 GB a day per user: one tile every 2 s stays well inside.
+      rateLimitPerSecond: 0.5,
+    },
+    tabular({
       name: 'cadastre',
       title: 'Cadastre parcels',
       url: 'file://',
@@ -108,7 +145,7 @@ export function catalog(s: CatalogSettings): CatalogEntry[] {
       frequency: 'quarterly',
       rationale: 'official updates are periodic',
     }),
-    pending({
+    tabular({
       name: 'property_listings',
       title: 'Property listings (price monitoring)',
       url: 'file://',
@@ -118,7 +155,7 @@ export function catalog(s: CatalogSettings): CatalogEntry[] {
       frequency: 'weekly',
       rationale: 'price monitoring',
     }),
-    pending({
+    tabular({
       name: 'land_values',
       title: 'Land values',
       url: 'file://',
@@ -129,7 +166,7 @@ export function catalog(s: CatalogSettings): CatalogEntry[] {
       rationale: 'official valuations are yearly',
     }),
     // Employment
-    pending({
+    {
       name: 'ilostat',
       title: 'ILOSTAT labour statistics',
       url: 'https://ilostat.ilo.org/',
@@ -138,14 +175,16 @@ export function catalog(s: CatalogSettings): CatalogEntry[] {
       connector: 'ilostat',
       frequency: 'semi_annual',
       rationale: 'annual data, checked semi-annually',
+      implemented: true,
+      params: { indicators: ['UNE_DEAP_SEX_AGE_RT_A', 'EMP_TEMP_SEX_ECO_NB_A'], refAreas: ['BEN'] },
       baseUrl: 'https://rplumber.ilo.org',
-    }),
+    },
     wb('world_bank_employment', 'employment', 'World Bank employment indicators', [
       'SL.UEM.TOTL.ZS',
       'SL.AGR.EMPL.ZS',
       'SL.TLF.CACT.ZS',
     ]),
-    pending({
+    tabular({
       name: 'employment_local_surveys',
       title: 'Local employment surveys',
       url: 'file://',
@@ -155,7 +194,7 @@ export function catalog(s: CatalogSettings): CatalogEntry[] {
       frequency: 'on_event',
       rationale: 'manual trigger',
     }),
-    pending({
+    tabular({
       name: 'employment_sectoral_stats',
       title: 'Sectoral employment statistics',
       url: 'file://',
@@ -166,7 +205,7 @@ export function catalog(s: CatalogSettings): CatalogEntry[] {
       rationale: 'quarterly releases',
     }),
     // Business
-    pending({
+    tabular({
       name: 'rccm',
       title: 'RCCM business registry',
       url: 'file://',
@@ -181,7 +220,7 @@ export function catalog(s: CatalogSettings): CatalogEntry[] {
       'IC.REG.DURS',
       'NV.IND.MANF.ZS',
     ]),
-    pending({
+    {
       name: 'unido',
       title: 'UNIDO INDSTAT industrial statistics',
       url: 'https://stat.unido.org/',
@@ -190,8 +229,17 @@ export function catalog(s: CatalogSettings): CatalogEntry[] {
       connector: 'unido_indstat',
       frequency: 'annual',
       rationale: 'industrial statistics',
-    }),
-    pending({
+      implemented: true,
+      params: UnidoParamsSchema.parse({}),
+      // The legacy REST API (/rest/dbdata), used only when an account is stored.
+      baseUrl: 'https://stat.unido.org',
+      authType: 'basic',
+      // No public API: data comes from files operators import, so scheduled checks would only fail
+      // until params.feedUrl (or an account) is configured.
+      active: false,
+      note: UNIDO_IMPORT_HELP,
+    },
+    tabular({
       name: 'business_sectoral_stats',
       title: 'Sectoral business statistics',
       url: 'file://',
@@ -201,7 +249,7 @@ export function catalog(s: CatalogSettings): CatalogEntry[] {
       frequency: 'quarterly',
       rationale: 'quarterly releases',
     }),
-    pending({
+    {
       name: 'un_comtrade',
       title: 'UN Comtrade trade data',
       url: 'https://comtradeplus.un.org/',
@@ -210,9 +258,15 @@ export function catalog(s: CatalogSettings): CatalogEntry[] {
       connector: 'un_comtrade',
       frequency: 'quarterly',
       rationale: 'quarterly releases',
+      implemented: true,
+      // Benin, exports and imports with the world, TOTAL, the last 3 complete years (no periods = rolling).
+      params: ComtradeParamsSchema.parse({}),
       baseUrl: 'https://comtradeapi.un.org',
       authType: 'api_key',
-    }),
+      // The API throttles per minute (429/403 + Retry-After); comtradr spaces calls 6 s apart. A run is 4 calls.
+      rateLimitPerSecond: 1 / 6,
+      note: 'Without an API key the keyless preview is used: at most 500 rows per period, rows marked capped.',
+    },
   ];
 }
 
@@ -232,7 +286,12 @@ export async function loadCatalog(prisma: PrismaClient, settings: CatalogSetting
     };
     const source = await prisma.dataSource.upsert({
       where: { name: e.name },
-      create: { name: e.name, ...descriptive, isActive: e.implemented, params: e.params as object },
+      create: {
+        name: e.name,
+        ...descriptive,
+        isActive: e.implemented && e.active !== false,
+        params: e.params as object,
+      },
       // A source that gains a connector becomes active; one an operator deactivated stays as they left it.
       update: { ...descriptive, ...(e.implemented ? {} : { isActive: false }) },
     });

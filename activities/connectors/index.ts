@@ -1,10 +1,24 @@
 // The registry of connectors, by the name stored in DataSource.connector.
 import { configurationError } from '../../lib/failures';
+import { comtradeConnector } from './comtrade';
+import { faostatConnector } from './faostat';
+import { ilostatConnector } from './ilostat';
+import { modisNdviConnector } from './modis-ndvi';
+import { overpassConnector } from './overpass/connector';
+import { tabularConnector } from './tabular';
 import type { Connector } from './types';
+import { unidoConnector } from './unido';
 import { worldBankConnector } from './world-bank';
 
 const CONNECTORS: Record<string, Connector<any, any>> = {
   [worldBankConnector.name]: worldBankConnector,
+  [comtradeConnector.name]: comtradeConnector,
+  [unidoConnector.name]: unidoConnector,
+  [tabularConnector.name]: tabularConnector,
+  [faostatConnector.name]: faostatConnector,
+  [modisNdviConnector.name]: modisNdviConnector,
+  [overpassConnector.name]: overpassConnector,
+  [ilostatConnector.name]: ilostatConnector,
 };
 
 export function connectorNames(): string[] {

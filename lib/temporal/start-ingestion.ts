@@ -12,6 +12,8 @@ export interface ManualTrigger {
   version?: string;
   force?: boolean;
   trigger?: IngestInput['trigger'];
+  /** On-event and file sources: the file path or URL to ingest. */
+  event?: IngestInput['event'];
 }
 
 export async function startManualIngestion(
@@ -35,7 +37,7 @@ export async function startManualIngestion(
   return client.workflow.start(ingestDatasetVersion, {
     taskQueue: taskQueueFor(source.vertical as Vertical),
     workflowId: manualIngestionId(source.name, version.version, now.toISOString()),
-    args: [{ datasetVersionId: version.id, trigger: req.trigger ?? 'manual', force: req.force }],
+    args: [{ datasetVersionId: version.id, trigger: req.trigger ?? 'manual', force: req.force, event: req.event }],
     typedSearchAttributes: [
       { key: VerticalKey, value: source.vertical },
       { key: SourceKey, value: source.name },

@@ -3,6 +3,7 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { temporalCliPath, testServerPath } from '../../lib/infra/temporal-server';
 import { installJsonLogging } from '../../lib/logging';
+import { ensureSearchAttributes } from '../../lib/temporal/search-attributes-admin';
 import { SEARCH_ATTRIBUTES } from '../../lib/search-attributes';
 
 // Tests print only warnings and errors from the SDK; failures stay readable.
@@ -20,7 +21,10 @@ export async function startDevTemporal(): Promise<TestWorkflowEnvironment> {
 }
 
 export async function startTimeSkippingTemporal(): Promise<TestWorkflowEnvironment> {
-  return TestWorkflowEnvironment.createTimeSkipping({
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: { type: 'existing-path', path: testServerPath() } },
   });
+  // The test server has no start-up flag for search attributes; register them the way production does.
+  await ensureSearchAttributes(env.connection, 'default');
+  return env;
 }

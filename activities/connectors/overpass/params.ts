@@ -1,0 +1,164 @@
+// Params of the Overpass connector: an area as a bounding box, cut into tiles so that no single query
+// asks one server for a whole country, and the feature selectors queried in every tile.
+// Kept apart from the connector (zod only) so that the catalog can take its defaults from here.
+import { z } from 'zod';
+
+export interface BoundingBox {
+  south: number;
+  west: number;
+  north: number;
+  east: number;
+}
+
+/** Benin, rounded outwards to two decimals. */
+export const BENIN_BBOX: BoundingBox = { south: 6.14, west: 0.77, north: 12.42, east: 3.86 };
+
+export const DEFAULT_SELECTORS = [
+  'way["building"]',
+  'way["highway"~"^(trunk|primary|secondary)$"]',
+  'node["amenity"~"^(school|hospital|clinic)$"]',
+];
+
+export const DEFAULT_OVERPASS_PARAMS = {
+  bbox: BENIN_BBOX,
+  tileSize: 0.5,
+  selectors: DEFAULT_SELECTORS,
+  // Below the default client timeout (DataSourceConfig.timeoutMs, 60 s) and the 2-minute heartbeat timeout:
+  // the server then gives up first and says so in a `remark`, instead of the client hanging up blind.
+  timeoutSeconds: 50,
+};
+
+/** Upper bound on tiles per run; more is almost surely a tileSize typo (0.005 for 0.5). */
+export const MAX_TILES = 5000;
+
+/**
+ * `node[...]` or `way[...]` followed only by tag filters: the connector adds the bbox and `out geom`.
+ * Relations are left out on purpose: their geometry comes per member and would need assembling into
+ * multipolygons, which this connector does not do.
+ */
+const SELECTOR = /^(node|way)((?:\[[^[\];]+\])+)$/;
+/** The first tag filter's key: `["building"]`, `[building]`, `["highway"~"..."]` → building / highway. */
+const FIRST_KEY = /^\[\s*(?:"([^"]+)"|([^\s"=!~\]]+))/;
+
+export interface Selector {
+  /** As written in the params. */
+  ql: string;
+  type: 'node' | 'way';
+  /** The tag key the selector filters on first; it names the feature kind ("building", "highway"). */
+  key: string;
+}
+
+export function parseSelector(ql: string): Selector | undefined {
+  const match = SELECTOR.exec(ql.trim());
+  const key = match && FIRST_KEY.exec(match[2] ?? '');
+  if (!match || !key) return undefined;
+  return { ql: ql.trim(), type: match[1] as Selector['type'], key: key[1] ?? key[2] ?? '' };
+}
+
+const latitude = (name: string) =>
+  z
+    .number({ error: `bbox.${name} must be a latitude in degrees, e.g. 6.14` })
+    .min(-90, `bbox.${name} must be between -90 and 90`)
+    .max(90, `bbox.${name} must be between -90 and 90`);
+const longitude = (name: string) =>
+  z
+    .number({ error: `bbox.${name} must be a longitude in degrees, e.g. 0.77` })
+    .min(-180, `bbox.${name} must be between -180 and 180`)
+    .max(180, `bbox.${name} must be between -180 and 180`);
+
+const BboxSchema = z
+  .strictObject(
+    { south: latitude('south'), west: longitude('west'), north: latitude('north'), east: longitude('east') },
+    {
+      error:
+        'bbox must be an object {south, west, north, east} in degrees, e.g. Benin: {"south":6.14,"west":0.77,"north":12.42,"east":3.86}',
+    },
+  )
+  .refine((b) => b.south < b.north, { error: 'bbox.south must be less than bbox.north', path: ['south'] })
+  // A box across the antimeridian would need two queries; no African country needs one.
+  .refine((b) => b.west < b.east, {
+    error: 'bbox.west must be less than bbox.east (boxes across the antimeridian are not supported)',
+    path: ['west'],
+  });
+
+const PARAM_NAMES = 'bbox, tileSize, selectors, timeoutSeconds';
+
+export const OverpassParamsSchema = z
+  .strictObject(
+    {
+      bbox: BboxSchema.default(BENIN_BBOX),
+      tileSize: z
+        .number({ error: 'tileSize must be a number of degrees, e.g. 0.5' })
+        .positive('tileSize must be more than 0 degrees (default 0.5)')
+        .max(10, 'tileSize must be at most 10 degrees (default 0.5): Overpass answers big areas slowly or not at all')
+        .default(DEFAULT_OVERPASS_PARAMS.tileSize),
+      selectors: z
+        .array(
+          z
+            .string({ error: 'selectors: every entry must be a string such as \'way["building"]\'' })
+            .transform((ql, ctx) => {
+              const selector = parseSelector(ql);
+              if (!selector) {
+                ctx.addIssue({
+                  code: 'custom',
+                  message: `selectors: "${ql}" is not node[...] or way[...] followed by tag filters, e.g. 'way["building"]' (relations are not supported)`,
+                });
+                return z.NEVER;
+              }
+              return selector;
+            }),
+          { error: 'selectors must be a list of Overpass selectors, e.g. [\'way["building"]\']' },
+        )
+        .min(1, 'selectors is empty: list at least one, e.g. \'way["building"]\', or leave it out for the default')
+        .refine(
+          (list) => new Set(list.map((s) => s.ql)).size === list.length,
+          'selectors lists one twice: remove the duplicate',
+        )
+        .default(DEFAULT_SELECTORS.map((ql) => parseSelector(ql)!)),
+      timeoutSeconds: z
+        .number({ error: 'timeoutSeconds must be a number of seconds, e.g. 50' })
+        .int('timeoutSeconds must be a whole number of seconds')
+        .min(1, 'timeoutSeconds must be at least 1')
+        .max(3600, 'timeoutSeconds must be at most 3600')
+        .default(DEFAULT_OVERPASS_PARAMS.timeoutSeconds),
+    },
+    {
+      error: (issue) =>
+        issue.code === 'unrecognized_keys'
+          ? `unknown parameter ${issue.keys.join(', ')}: the Overpass connector takes ${PARAM_NAMES}`
+          : `params must be an object with ${PARAM_NAMES}, e.g. {"tileSize":0.5}`,
+    },
+  )
+  .refine((p) => tileGrid(p.bbox, p.tileSize).count <= MAX_TILES, {
+    error: `tileSize is too small for this bbox: more than ${MAX_TILES} tiles; use a larger tileSize`,
+    path: ['tileSize'],
+  });
+export type OverpassParams = z.output<typeof OverpassParamsSchema>;
+
+/** Rows and columns of tiles over a bbox; a last, narrower row or column covers what is left. */
+export function tileGrid(bbox: BoundingBox, size: number): { rows: number; cols: number; count: number } {
+  // The epsilon keeps 6.0 / 0.5 from becoming 12.000000001 and so a sliver of a 13th row.
+  const rows = Math.max(1, Math.ceil((bbox.north - bbox.south) / size - 1e-9));
+  const cols = Math.max(1, Math.ceil((bbox.east - bbox.west) / size - 1e-9));
+  return { rows, cols, count: rows * cols };
+}
+
+/** Degrees with 7 decimals (OSM's own precision), so tile edges print without float noise. */
+const round7 = (x: number) => Math.round(x * 1e7) / 1e7;
+
+/** The tiles covering `bbox`, south to north, then west to east; neighbours share their edge. */
+export function tiles(bbox: BoundingBox, size: number): BoundingBox[] {
+  const { rows, cols } = tileGrid(bbox, size);
+  const out: BoundingBox[] = [];
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      out.push({
+        south: round7(bbox.south + r * size),
+        west: round7(bbox.west + c * size),
+        north: r === rows - 1 ? bbox.north : round7(bbox.south + (r + 1) * size),
+        east: c === cols - 1 ? bbox.east : round7(bbox.west + (c + 1) * size),
+      });
+    }
+  }
+  return out;
+}
