@@ -4,10 +4,12 @@ import { auditLogActivities } from './ingestion/audit-log';
 import { pipelineActivities } from './ingestion/pipeline';
 import { maintenanceActivities } from './maintenance/maintenance';
 import { schedulingActivities } from './scheduling/due-versions';
+import { operatorActivities } from './scheduling/operator';
 
 export function createActivities(deps: ActivityDeps) {
   return {
     ...schedulingActivities(deps),
+    ...operatorActivities(deps),
     ...auditLogActivities(deps),
     ...pipelineActivities(deps),
     ...maintenanceActivities(deps),

@@ -283,18 +283,16 @@ export async function loadCatalog(prisma: PrismaClient, settings: CatalogSetting
       vertical: e.vertical,
       connector: e.connector,
       updateFrequency: e.frequency,
+      note: e.note ?? null,
     };
-    const source = await prisma.dataSource.upsert({
-      where: { name: e.name },
-      create: {
-        name: e.name,
-        ...descriptive,
-        isActive: e.implemented && e.active !== false,
-        params: e.params as object,
-      },
-      // A source that gains a connector becomes active; one an operator deactivated stays as they left it.
-      update: { ...descriptive, ...(e.implemented ? {} : { isActive: false }) },
-    });
+    const wanted = { isActive: e.implemented && e.active !== false, params: e.params as object };
+    const existing = await prisma.dataSource.findUnique({ where: { name: e.name } });
+    const source = existing
+      ? await prisma.dataSource.update({
+          where: { id: existing.id },
+          data: { ...descriptive, ...catalogOwnedState(existing, e, wanted) },
+        })
+      : await prisma.dataSource.create({ data: { name: e.name, ...descriptive, ...wanted } });
     await prisma.dataSourceConfig.upsert({
       where: { dataSourceId: source.id },
       create: {
@@ -317,4 +315,20 @@ export async function loadCatalog(prisma: PrismaClient, settings: CatalogSetting
     });
   }
   return { sources: entries.length };
+}
+
+/**
+ * What a catalog reload may change on an existing source. Params and the active flag belong to the
+ * operator once set, with two exceptions: a source without a connector is always inactive, and a source
+ * catalogued before its connector existed (params still `{}`) takes the connector's defaults and state.
+ */
+function catalogOwnedState(
+  existing: { params: unknown; isActive: boolean },
+  e: CatalogEntry,
+  wanted: { isActive: boolean; params: object },
+): Partial<{ isActive: boolean; params: object }> {
+  if (!e.implemented) return { isActive: false };
+  const neverConfigured =
+    typeof existing.params === 'object' && existing.params !== null && Object.keys(existing.params).length === 0;
+  return neverConfigured ? wanted : {};
 }

@@ -6,6 +6,7 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { AppConfig } from '../lib/config';
 import { type Database, openDatabase } from '../lib/db';
 import { resolveSecretKey } from '../lib/secrets';
+import { ensureOperatorConsole } from '../lib/temporal/operator-console';
 import { ensureSchedules } from '../lib/temporal/schedules';
 import { ensureSearchAttributes } from '../lib/temporal/search-attributes-admin';
 import { TASK_QUEUES, type TaskQueue } from '../lib/verticals';

@@ -1,5 +1,5 @@
 // Messages operators can send from the Web UI or `temporal workflow query|signal`. Workflow-safe.
-import { defineQuery } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 
 export type IngestionStage = 'starting' | 'probe' | 'fetch' | 'transform' | 'load' | 'finishing' | 'done';
 
@@ -27,3 +27,31 @@ export interface MasterProgress {
 /** `temporal workflow query --type progress --workflow-id <id>` */
 export const ingestionProgressQuery = defineQuery<IngestionProgress>('progress');
 export const masterProgressQuery = defineQuery<MasterProgress>('progress');
+
+/** A dataset version as operators name it: source name, and version label (default "current"). */
+export interface VersionName {
+  source: string;
+  version?: string;
+}
+
+export interface OperatorAction {
+  at: string;
+  action: 'resetBreaker' | 'checkNow';
+  source: string;
+  version: string;
+  result: string;
+}
+
+export interface OperatorStatus {
+  startedAt: string;
+  actionsHandled: number;
+  recent: OperatorAction[];
+}
+
+/** `temporal workflow update execute --workflow-id tedi-operator --name resetBreaker --input '{"source":"…"}'` */
+export const resetBreakerUpdate = defineUpdate<OperatorAction, [VersionName]>('resetBreaker');
+/** Starts an ingestion now and returns its workflow id (in `result`). */
+export const checkNowUpdate = defineUpdate<OperatorAction, [VersionName & { force?: boolean }]>('checkNow');
+/** Fire-and-forget form of checkNow, for the Web UI's signal button. */
+export const requestCheckSignal = defineSignal<[VersionName & { force?: boolean }]>('requestCheck');
+export const operatorStatusQuery = defineQuery<OperatorStatus>('status');

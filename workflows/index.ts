@@ -2,3 +2,4 @@
 export { ingestDatasetVersion } from './ingest-dataset-version';
 export { cleanupLogs, reliabilityScores } from './maintenance';
 export { masterScheduler } from './master-scheduler';
+export { operatorConsole } from './operator-console';

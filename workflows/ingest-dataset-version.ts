@@ -110,7 +110,8 @@ export async function ingestDatasetVersion(input: IngestInput): Promise<IngestRe
     return result;
   };
 
-  if (!plan.checkable && !input.force) {
+  // A file an operator hands in is an explicit request: it runs even where automatic checks would not.
+  if (!plan.checkable && !input.force && !input.event) {
     return finish(emptyResult('skipped', plan, plan.blockedReason ?? 'not checkable'));
   }
 

@@ -15,9 +15,10 @@ import { parser } from 'stream-json';
 import Assembler from 'stream-json/assembler.js';
 import { z } from 'zod';
 import { FailureType, invalidPayload } from '../../lib/failures';
+import { decimalText } from './shared/decimal';
+import { withoutSecret } from './shared/secrets';
 import { formatIssues } from './shared/zod-issues';
 import { type Connector, type ObservationRow, type ProbeResult, RowRejected, type SourceContext } from './types';
-import { toPlainDecimal } from './world-bank';
 
 // ---------------------------------------------------------------------------------------------------
 // Params
@@ -128,19 +129,6 @@ const periodsOf = (params: ComtradeParams) => params.periods ?? defaultPeriods(p
 const KEY_HEADER = 'Ocp-Apim-Subscription-Key';
 
 const keyHeaders = (key: string | undefined): Record<string, string> => (key ? { [KEY_HEADER]: key } : {});
-
-/**
- * Rebuilds a failure whose text contains `secret` with the secret masked. A source may echo a key back
- * in an error body, which the HttpClient quotes; failures travel into workflow history and the log.
- */
-export function withoutSecret(err: unknown, secret: string | undefined): unknown {
-  if (!secret || !(err instanceof Error)) return err;
-  const texts = [err.message, err.stack, (err.cause as Error | undefined)?.message];
-  if (!texts.some((t) => t?.includes(secret))) return err;
-  const message = err.message.split(secret).join('***');
-  if (!(err instanceof ApplicationFailure)) return new Error(message);
-  return new ApplicationFailure(message, err.type, err.nonRetryable, undefined, undefined, err.nextRetryDelay);
-}
 
 // ---------------------------------------------------------------------------------------------------
 // The {count, data, error} envelope, streamed
@@ -434,16 +422,6 @@ async function probe(ctx: Ctx): Promise<ProbeResult> {
 // Transform
 
 const DECIMAL = /^-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?$/;
-
-/**
- * One spelling per number: no exponent, no trailing fractional zeros. The text is hashed, so "1.50"
- * and "1.5" from two releases must not count as a change.
- */
-export function decimalText(text: string): string {
-  const plain = toPlainDecimal(text);
-  const trimmed = plain.includes('.') ? plain.replace(/\.?0+$/, '') : plain;
-  return trimmed === '-0' ? '0' : trimmed;
-}
 
 /** Numbers arrive as their JSON text (the fetch keeps every digit); real numbers are tolerated too. */
 const Amount = z.union(

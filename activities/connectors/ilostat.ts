@@ -13,9 +13,9 @@ import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { configurationError, FailureType, invalidPayload } from '../../lib/failures';
 import { csvRecords } from './shared/csv';
+import { toPlainDecimal } from './shared/decimal';
 import { formatIssues } from './shared/zod-issues';
 import { type Connector, type ObservationRow, type ProbeResult, RowRejected, type SourceContext } from './types';
-import { toPlainDecimal } from './world-bank';
 
 // ---------------------------------------------------------------------------------------------------
 // Params

@@ -16,9 +16,10 @@ import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { configurationError, FailureType, invalidPayload } from '../../lib/failures';
 import { redactUrl } from '../http/http-client';
-import { decimalText, withoutSecret } from './comtrade';
 import { csvRecords } from './shared/csv';
+import { decimalText } from './shared/decimal';
 import { checksumOfLocation, isUrl, openLocation } from './shared/open-location';
+import { withoutSecret } from './shared/secrets';
 import { formatIssues } from './shared/zod-issues';
 import { type Connector, type ObservationRow, type ProbeResult, RowRejected, type SourceContext } from './types';
 

@@ -9,6 +9,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { FailureType, invalidPayload } from '../../lib/failures';
+import { decimalValue } from './shared/decimal';
 import { formatIssues } from './shared/zod-issues';
 import { type Connector, type ObservationRow, type ProbeResult, RowRejected, type SourceContext } from './types';
 
@@ -117,37 +118,8 @@ export const WorldBankErrorSchema = z.tuple([
   }),
 ]);
 
-const DECIMAL = /^-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?$/;
-
-/**
- * Writes a decimal string without exponent: String(1e21) is "1e+21", which a numeric column reads
- * fine but which would hash differently from "1000000000000000000000". Other text is returned as is.
- */
-export function toPlainDecimal(text: string): string {
-  const match = /^(-?)(\d+)(?:\.(\d+))?[eE]([-+]?\d+)$/.exec(text);
-  if (!match) return text;
-  const [, sign = '', int = '', frac = '', exponent = '0'] = match;
-  const digits = int + frac;
-  const point = int.length + Number(exponent);
-  let plain: string;
-  if (point <= 0) plain = `0.${'0'.repeat(-point)}${digits}`;
-  else if (point >= digits.length) plain = digits + '0'.repeat(point - digits.length);
-  else plain = `${digits.slice(0, point)}.${digits.slice(point)}`;
-  plain = plain.replace(/^0+(?=\d)/, '');
-  if (plain.includes('.')) plain = plain.replace(/\.?0+$/, '');
-  return plain === '0' ? plain : sign + plain;
-}
-
 /** number | null as documented; numeric strings (and "" for missing) tolerated. Output: decimal string or null. */
-const ObservationValue = z.union(
-  [
-    z.null(),
-    z.literal('').transform(() => null),
-    z.number().transform((n) => toPlainDecimal(String(n))),
-    z.string().trim().regex(DECIMAL).transform(toPlainDecimal),
-  ],
-  { error: 'expected a number, a numeric string or null' },
-);
+const ObservationValue = decimalValue('expected a number, a numeric string or null');
 
 const Labelled = z.object({ id: z.string().min(1), value: z.string() });
 

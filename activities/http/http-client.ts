@@ -49,8 +49,40 @@ export function redactUrl(url: string): string {
   }
 }
 
+/**
+ * A deadline that can be pushed back: `timeoutMs` bounds the wait for response headers and then each
+ * silence between body chunks, not the whole download, so a 300 MB file on a slow link is fine while
+ * a stalled connection still fails.
+ */
+class IdleDeadline {
+  readonly controller = new AbortController();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly ms: number) {
+    this.touch();
+  }
+
+  touch(): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.controller.abort(new IdleTimeout(this.ms)), this.ms);
+    this.timer.unref();
+  }
+
+  clear(): void {
+    clearTimeout(this.timer);
+  }
+}
+
+class IdleTimeout extends Error {
+  override name = 'TimeoutError';
+  constructor(ms: number) {
+    super(`timed out after ${ms} ms without data`);
+  }
+}
+
 export class HttpClient {
   private nextSlotAt = 0;
+  private readonly deadlines = new WeakMap<Response, IdleDeadline>();
 
   constructor(private readonly options: HttpClientOptions) {}
 
@@ -63,11 +95,20 @@ export class HttpClient {
     if (at > now) await new Promise((r) => setTimeout(r, at - now));
   }
 
+  /** A network failure or timeout, typed so Temporal retries it with backoff. */
+  private unavailable(where: string, err: unknown): ApplicationFailure {
+    const e = err as Error;
+    const reason =
+      e?.name === 'TimeoutError' ? e.message || `timed out after ${this.options.timeoutMs} ms` : e?.message;
+    return ApplicationFailure.create({ message: `${where}: ${reason}`, type: FailureType.SourceUnavailable, cause: e });
+  }
+
   /** Sends a request; resolves with a 2xx (or accepted) response, otherwise throws a typed ApplicationFailure. */
   async request(url: string, opts: RequestOptions = {}): Promise<Response> {
     await this.throttle();
     const where = `${this.options.sourceName} ${opts.method ?? 'GET'} ${redactUrl(url)}`;
-    const signals = [AbortSignal.timeout(this.options.timeoutMs)];
+    const deadline = new IdleDeadline(this.options.timeoutMs);
+    const signals = [deadline.controller.signal];
     if (this.options.signal) signals.push(this.options.signal);
     let res: Response;
     try {
@@ -78,16 +119,17 @@ export class HttpClient {
         signal: AbortSignal.any(signals),
       });
     } catch (err) {
-      const e = err as Error;
-      const reason = e.name === 'TimeoutError' ? `timed out after ${this.options.timeoutMs} ms` : e.message;
-      throw ApplicationFailure.create({
-        message: `${where}: ${reason}`,
-        type: FailureType.SourceUnavailable,
-        cause: e,
-      });
+      deadline.clear();
+      throw this.unavailable(
+        where,
+        (err as Error)?.name === 'AbortError' ? (deadline.controller.signal.reason ?? err) : err,
+      );
     }
+    deadline.touch();
+    this.deadlines.set(res, deadline);
     if (res.ok || opts.acceptStatuses?.includes(res.status)) return res;
     const snippet = (await res.text().catch(() => '')).slice(0, 300).replace(/\s+/g, ' ');
+    deadline.clear();
     const detail = `${where} answered HTTP ${res.status}${snippet ? `: ${snippet}` : ''}`;
     if (res.status === 429 || (res.status === 403 && res.headers.has('retry-after'))) {
       const delay = parseRetryAfter(res.headers.get('retry-after'));
@@ -124,12 +166,25 @@ export class HttpClient {
     return Buffer.concat(chunks).toString('utf8');
   }
 
-  /** Streams a body chunk by chunk, counting bytes as they pass. */
+  /**
+   * Streams a body chunk by chunk, counting bytes as they pass. A connection that drops or stalls
+   * mid-body is a retryable SourceUnavailable, like one that never answered.
+   */
   async *stream(res: Response): AsyncGenerator<Buffer> {
+    const deadline = this.deadlines.get(res);
     if (!res.body) return;
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      this.options.onBytes?.(chunk.byteLength);
-      yield Buffer.from(chunk);
+    try {
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        deadline?.touch();
+        this.options.onBytes?.(chunk.byteLength);
+        yield Buffer.from(chunk);
+      }
+    } catch (err) {
+      if (this.options.signal?.aborted) throw err;
+      const reason = deadline?.controller.signal.aborted ? deadline.controller.signal.reason : err;
+      throw this.unavailable(`${this.options.sourceName} ${redactUrl(res.url)} (while reading the body)`, reason);
+    } finally {
+      deadline?.clear();
     }
   }
 }

@@ -38,6 +38,8 @@ before(async () => {
     TEDI_SECRET_KEY: 'b'.repeat(64),
   });
   app = await startApplication(config, { databaseUrl: database.url, temporalAddress: temporal.address, prepare: true });
+  // Only the World Bank is served by this test's fixture; the other connectors have workflow tests of their own.
+  await app.db.prisma.dataSource.updateMany({ where: { connector: { not: 'world-bank' } }, data: { isActive: false } });
   running = runWorkers(app.workers, new Promise<void>((resolve) => (stopWorkers = resolve)));
 });
 

@@ -9,6 +9,7 @@ import {
   type ScheduleState,
   shouldCheck,
 } from '../../lib/scheduling/frequency';
+import { freshnessOf } from '../../lib/scheduling/freshness';
 
 const at = (iso: string) => new Date(iso);
 const fresh: ScheduleState = {
@@ -94,5 +95,30 @@ describe('markChecked', () => {
     assert.equal(reset.consecutiveFailures, 0);
     assert.equal(reset.breakerOpenedAt, null);
     assert.equal(shouldCheck(reset, 'annual', at('2026-03-05T00:00:00Z')), true);
+  });
+});
+
+describe('freshnessOf', () => {
+  const base = {
+    frequency: 'monthly' as const,
+    active: true,
+    checkEnabled: true,
+    createdAt: at('2026-01-01T00:00:00Z'),
+  };
+  test('fresh within cadence + grace, overdue after, whether or not anything failed', () => {
+    const lastSuccessAt = at('2026-03-01T00:00:00Z');
+    assert.equal(freshnessOf({ ...base, lastSuccessAt }, at('2026-04-01T11:00:00Z')).state, 'fresh');
+    const late = freshnessOf({ ...base, lastSuccessAt }, at('2026-04-01T13:00:00Z'));
+    assert.equal(late.state, 'overdue');
+    assert.equal(late.dueBy?.toISOString(), '2026-04-01T12:00:00.000Z');
+  });
+  test('a version never checked counts from its creation', () => {
+    assert.equal(freshnessOf({ ...base, lastSuccessAt: null }, at('2026-01-10T00:00:00Z')).state, 'never_checked');
+    assert.equal(freshnessOf({ ...base, lastSuccessAt: null }, at('2026-03-10T00:00:00Z')).state, 'overdue');
+  });
+  test('on-event and inactive versions are never overdue', () => {
+    const now = at('2030-01-01T00:00:00Z');
+    assert.equal(freshnessOf({ ...base, frequency: 'on_event', lastSuccessAt: null }, now).state, 'on_event');
+    assert.equal(freshnessOf({ ...base, active: false, lastSuccessAt: null }, now).state, 'inactive');
   });
 });

@@ -2,9 +2,9 @@
 // ("Area Code", "Item Code", "Element Code", "Year", "Unit", "Value", "Flag", "Note"), so both routes share
 // this schema; CSV cells are all strings, API values may be numbers, and both are tolerated.
 import { z } from 'zod';
+import { decimalValue } from '../shared/decimal';
 import { formatIssues } from '../shared/zod-issues';
 import { type ObservationRow, RowRejected } from '../types';
-import { toPlainDecimal } from '../world-bank';
 import type { FaostatParams } from './params';
 
 /** Columns a record must have; the bulk reader checks the CSV header against them before any row. */
@@ -20,23 +20,13 @@ export const REQUIRED_COLUMNS = [
   'Value',
 ] as const;
 
-const DECIMAL = /^-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?$/;
-
 const Code = z.union([
   z.string().trim().regex(/^\d+$/, 'expected a numeric code'),
   z.number().int().nonnegative().transform(String),
 ]);
 const Label = z.string().trim().min(1, 'is empty');
 /** Empty string or null = no value published; a number or a numeric string otherwise. */
-const Value = z.union(
-  [
-    z.null(),
-    z.literal('').transform(() => null),
-    z.number().transform((n) => toPlainDecimal(String(n))),
-    z.string().trim().regex(DECIMAL).transform(toPlainDecimal),
-  ],
-  { error: 'expected a number, a numeric string or an empty cell' },
-);
+const Value = decimalValue('expected a number, a numeric string or an empty cell');
 const Text = z
   .string()
   .nullish()

@@ -4,7 +4,7 @@
 // Cells arrive as the readers deliver them (CSV text, XLSX numbers, JSON numbers kept as text so that no
 // float rounding happens) and leave as canonical values, so the same content always hashes the same.
 import { z } from 'zod';
-import { toPlainDecimal } from '../world-bank';
+import { toPlainDecimal } from '../shared/decimal';
 
 export const COLUMN_TYPES = ['string', 'number', 'integer', 'date', 'boolean'] as const;
 export type ColumnType = (typeof COLUMN_TYPES)[number];

@@ -1,0 +1,110 @@
+// The operator console: one long-running workflow (id `tedi-operator`) that takes the actions the seed's
+// operators did by hand, as Temporal messages any operator can send from the Web UI or the CLI:
+//   update resetBreaker {source, version?}  – close a circuit breaker; the version is due again at once
+//   update checkNow     {source, version?, force?} – start an ingestion now; returns its workflow id
+//   signal requestCheck {source, version?, force?} – the same, fire-and-forget
+//   query  status                            – what it handled recently
+// Every action is recorded in this workflow's history: the audit trail of operator interventions.
+import {
+  allHandlersFinished,
+  ApplicationFailure,
+  condition,
+  continueAsNew,
+  ParentClosePolicy,
+  proxyActivities,
+  setHandler,
+  startChild,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { Activities } from '../activities';
+import { DatasetVersionKey, OutcomeKey, SourceKey, VerticalKey } from '../lib/search-attributes';
+import { taskQueueFor, type Vertical } from '../lib/verticals';
+import { bookkeeping } from './activity-options';
+import {
+  checkNowUpdate,
+  type OperatorAction,
+  type OperatorStatus,
+  operatorStatusQuery,
+  requestCheckSignal,
+  resetBreakerUpdate,
+  type VersionName,
+} from './definitions';
+import { manualIngestionId } from './ids';
+import { ingestDatasetVersion } from './ingest-dataset-version';
+
+export const OPERATOR_WORKFLOW_ID = 'tedi-operator';
+const RECENT = 20;
+/** Hand over to a fresh run well before history grows large. */
+const ACTIONS_PER_RUN = 500;
+
+const { resolveVersion, resetBreakerFor } = proxyActivities<Activities>(bookkeeping);
+
+function validate(input: VersionName | undefined): void {
+  if (!input || typeof input.source !== 'string' || input.source.length === 0) {
+    throw ApplicationFailure.nonRetryable('input needs "source", e.g. {"source":"world_bank_agriculture"}', 'InvalidInput');
+  }
+}
+
+export async function operatorConsole(carried?: OperatorStatus): Promise<void> {
+  const status: OperatorStatus = carried ?? { startedAt: new Date().toISOString(), actionsHandled: 0, recent: [] };
+  let handledThisRun = 0;
+  const record = (action: OperatorAction): OperatorAction => {
+    status.recent = [action, ...status.recent].slice(0, RECENT);
+    status.actionsHandled++;
+    handledThisRun++;
+    return action;
+  };
+
+  const checkNow = async (input: VersionName & { force?: boolean }): Promise<OperatorAction> => {
+    const v = await resolveVersion(input);
+    const workflowId = manualIngestionId(v.source, v.version, new Date().toISOString());
+    try {
+      await startChild(ingestDatasetVersion, {
+        workflowId,
+        taskQueue: taskQueueFor(v.vertical as Vertical),
+        args: [{ datasetVersionId: v.datasetVersionId, trigger: 'manual', force: input.force }],
+        // The ingestion outlives this console's continue-as-new.
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        typedSearchAttributes: [
+          { key: VerticalKey, value: v.vertical },
+          { key: SourceKey, value: v.source },
+          { key: DatasetVersionKey, value: `${v.source}/${v.version}` },
+          { key: OutcomeKey, value: 'running' },
+        ],
+      });
+    } catch (err) {
+      // Two requests in the same second name the same run: the second one joins the first.
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
+    return record({ at: new Date().toISOString(), action: 'checkNow', source: v.source, version: v.version, result: workflowId });
+  };
+
+  setHandler(operatorStatusQuery, () => status);
+  setHandler(
+    resetBreakerUpdate,
+    async (input) => {
+      const state = await resetBreakerFor(input);
+      const result = state.wasOpen
+        ? `breaker closed (was open after ${state.consecutiveFailures} failures); due now`
+        : 'breaker was closed; failure count cleared; due now';
+      return record({ at: new Date().toISOString(), action: 'resetBreaker', source: state.source, version: state.version, result });
+    },
+    { validator: validate },
+  );
+  setHandler(checkNowUpdate, checkNow, { validator: validate });
+  setHandler(requestCheckSignal, async (input) => {
+    // A signal has no caller to answer: a bad request is recorded, never allowed to fail the console.
+    try {
+      validate(input);
+      await checkNow(input);
+    } catch (err) {
+      const message = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
+      record({ at: new Date().toISOString(), action: 'checkNow', source: String(input?.source), version: String(input?.version ?? 'current'), result: `rejected: ${message}` });
+    }
+  });
+
+  await condition(() => handledThisRun >= ACTIONS_PER_RUN || workflowInfo().continueAsNewSuggested);
+  await condition(allHandlersFinished);
+  await continueAsNew<typeof operatorConsole>(status);
+}
