@@ -20,6 +20,7 @@ import {
   startFixtureServer,
   textResponse,
 } from '../fixtures/fixture-server';
+import { assertFailure, collect } from '../helpers/assertions';
 import { testSourceContext } from '../helpers/source-context';
 
 const KEY = 'c0ffee00deadbeef1234567890abcdef';
@@ -47,25 +48,6 @@ function ctx(params: Record<string, unknown> = {}, apiKey?: string) {
     baseUrl: server.url,
     params: { periods: PERIODS, ...params },
     credentials: apiKey ? { apiKey } : {},
-  });
-}
-
-async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of items) out.push(item);
-  return out;
-}
-
-async function assertFailure(
-  action: Promise<unknown>,
-  type: FailureType,
-  check: (failure: ApplicationFailure) => void = () => {},
-): Promise<void> {
-  await assert.rejects(action, (err: unknown) => {
-    assert.ok(err instanceof ApplicationFailure, `expected an ApplicationFailure, got ${String(err)}`);
-    assert.equal(err.type, type, err.message);
-    check(err);
-    return true;
   });
 }
 

@@ -33,6 +33,7 @@ import {
   textResponse,
 } from '../fixtures/fixture-server';
 import { zipBuffer } from '../fixtures/zip';
+import { assertFailure, collect } from '../helpers/assertions';
 import { type TestSourceContext, testSourceContext } from '../helpers/source-context';
 
 const CATALOGUE = CATALOGUE_PATH.slice(1);
@@ -68,25 +69,6 @@ const apiCtx = (params: Record<string, unknown> = {}, credentials: Record<string
     { route: 'api', ...params },
     { username: FAOSTAT_ACCOUNT.username, apiKey: FAOSTAT_ACCOUNT.password, ...credentials },
   );
-
-async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of items) out.push(item);
-  return out;
-}
-
-async function assertFailure(
-  action: Promise<unknown>,
-  type: FailureType,
-  check: (failure: ApplicationFailure) => void = () => {},
-): Promise<void> {
-  await assert.rejects(action, (err: unknown) => {
-    assert.ok(err instanceof ApplicationFailure, `expected an ApplicationFailure, got ${String(err)}`);
-    assert.equal(err.type, type, err.message);
-    check(err);
-    return true;
-  });
-}
 
 /** The fixture's own answer with only the first half of its body: valid framing, broken content. */
 async function halfOf(req: FixtureRequest): Promise<FixtureResponse> {

@@ -20,27 +20,8 @@ import {
   TEMPORARY,
   UNEMPLOYMENT,
 } from '../fixtures/ilostat';
+import { assertFailure, collect } from '../helpers/assertions';
 import { testSourceContext } from '../helpers/source-context';
-
-async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of items) out.push(item);
-  return out;
-}
-
-/** Asserts `action` fails with an ApplicationFailure of `type`, then runs extra checks on it. */
-async function assertFailure(
-  action: Promise<unknown>,
-  type: FailureType,
-  check: (failure: ApplicationFailure) => void = () => {},
-): Promise<void> {
-  await assert.rejects(action, (err: unknown) => {
-    assert.ok(err instanceof ApplicationFailure, `expected an ApplicationFailure, got ${String(err)}`);
-    assert.equal(err.type, type, err.message);
-    check(err);
-    return true;
-  });
-}
 
 describe('ILOSTAT params', () => {
   test('refAreas defaults to Benin and is upper-cased', () => {

@@ -21,6 +21,7 @@ import {
   startFixtureServer,
 } from '../fixtures/fixture-server';
 import { createModisFixture, MODIS_FILL, type ModisFixture } from '../fixtures/modis';
+import { assertFailure, collect } from '../helpers/assertions';
 import { type TestSourceContext, testSourceContext } from '../helpers/source-context';
 
 let server: FixtureServer;
@@ -57,25 +58,6 @@ function ctx(params: Record<string, unknown> = {}): TestSourceContext<ModisNdviP
   return testSourceContext(modisNdviConnector, {
     baseUrl: server.url,
     params: { areas: AREAS, kmAboveBelow: 0, kmLeftRight: 0, ...params },
-  });
-}
-
-async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of items) out.push(item);
-  return out;
-}
-
-async function assertFailure(
-  action: Promise<unknown>,
-  type: FailureType,
-  check: (failure: ApplicationFailure) => void = () => {},
-): Promise<void> {
-  await assert.rejects(action, (err: unknown) => {
-    assert.ok(err instanceof ApplicationFailure, `expected an ApplicationFailure, got ${String(err)}`);
-    assert.equal(err.type, type, err.message);
-    check(err);
-    return true;
   });
 }
 

@@ -34,29 +34,10 @@ import {
   overpassBody,
   REMARK_TIMEOUT,
 } from '../fixtures/overpass';
+import { assertFailure, collect } from '../helpers/assertions';
 import { testSourceContext } from '../helpers/source-context';
 
 const PARAMS = { bbox: FIXTURE_BBOX, tileSize: 0.5 };
-
-async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of items) out.push(item);
-  return out;
-}
-
-/** Asserts `action` fails with an ApplicationFailure of `type`, then runs extra checks on it. */
-async function assertFailure(
-  action: Promise<unknown>,
-  type: FailureType,
-  check: (failure: ApplicationFailure) => void = () => {},
-): Promise<void> {
-  await assert.rejects(action, (err: unknown) => {
-    assert.ok(err instanceof ApplicationFailure, `expected an ApplicationFailure, got ${String(err)}`);
-    assert.equal(err.type, type, err.message);
-    check(err);
-    return true;
-  });
-}
 
 async function* chunksOf(text: string, size: number): AsyncGenerator<Buffer> {
   const bytes = Buffer.from(text);

@@ -22,6 +22,7 @@ import {
 import { FailureType } from '../../lib/failures';
 import { type FixtureHandler, type FixtureServer, startFixtureServer, textResponse } from '../fixtures/fixture-server';
 import { UNIDO_SAMPLE_CSV, UNIDO_SAMPLE_NULLS, UNIDO_SAMPLE_ROWS, UnidoLegacyFixture } from '../fixtures/unido';
+import { assertFailure, collect } from '../helpers/assertions';
 import { testSourceContext } from '../helpers/source-context';
 
 const ACCOUNT = { username: 'analyst@example.org', password: 'S3cret-pa55word' };
@@ -66,25 +67,6 @@ function writeFile(name: string, text: string): string {
   const file = path.join(dir, name);
   fs.writeFileSync(file, text);
   return file;
-}
-
-async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of items) out.push(item);
-  return out;
-}
-
-async function assertFailure(
-  action: Promise<unknown>,
-  type: FailureType,
-  check: (f: ApplicationFailure) => void = () => {},
-) {
-  await assert.rejects(action, (err: unknown) => {
-    assert.ok(err instanceof ApplicationFailure, `expected an ApplicationFailure, got ${String(err)}`);
-    assert.equal(err.type, type, err.message);
-    check(err);
-    return true;
-  });
 }
 
 const transformAll = (records: unknown[]) => records.flatMap((r) => transformUnidoRecord(r));

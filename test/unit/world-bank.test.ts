@@ -20,6 +20,7 @@ import {
   WORLD_BANK_ERROR_ENVELOPE,
   type WorldBankFixtureOptions,
 } from '../fixtures/world-bank';
+import { assertFailure, collect } from '../helpers/assertions';
 
 const INDICATORS = ['AG.PRD.CROP.XD', 'SL.UEM.TOTL.ZS', 'IC.BUS.NREG'];
 const YEARS = DEFAULT_YEARS.last - DEFAULT_YEARS.first + 1;
@@ -41,27 +42,6 @@ function sourceContext(baseUrl: string, params: unknown, timeoutMs = 2000): Test
     log: () => {},
     heartbeats,
   };
-}
-
-async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of items) out.push(item);
-  return out;
-}
-
-/** Asserts `action` fails with an ApplicationFailure of `type`, then runs extra checks on it. */
-async function assertFailure(
-  action: Promise<unknown> | (() => unknown),
-  type: FailureType,
-  check: (failure: ApplicationFailure) => void = () => {},
-): Promise<void> {
-  const run = typeof action === 'function' ? async () => action() : action;
-  await assert.rejects(run, (err: unknown) => {
-    assert.ok(err instanceof ApplicationFailure, `expected an ApplicationFailure, got ${String(err)}`);
-    assert.equal(err.type, type, err.message);
-    check(err);
-    return true;
-  });
 }
 
 const meta = (overrides: Record<string, unknown> = {}) => ({
