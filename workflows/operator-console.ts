@@ -6,6 +6,7 @@
 //   query  status                            – what it handled recently
 // Every action is recorded in this workflow's history: the audit trail of operator interventions.
 import {
+  ActivityFailure,
   allHandlersFinished,
   ApplicationFailure,
   condition,
@@ -40,6 +41,21 @@ const ACTIONS_PER_RUN = 500;
 
 const { resolveVersion, resetBreakerFor } = proxyActivities<Activities>(bookkeeping);
 
+/** An operator should read "No dataset version …", not "Activity task failed": surface the cause. */
+function plainFailure(err: unknown): ApplicationFailure {
+  const cause = err instanceof ActivityFailure && err.cause ? err.cause : err;
+  if (cause instanceof ApplicationFailure) return ApplicationFailure.nonRetryable(cause.message, cause.type);
+  return ApplicationFailure.nonRetryable(cause instanceof Error ? cause.message : String(cause), 'OperatorActionFailed');
+}
+
+async function explained<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    throw plainFailure(err);
+  }
+}
+
 function validate(input: VersionName | undefined): void {
   if (!input || typeof input.source !== 'string' || input.source.length === 0) {
     throw ApplicationFailure.nonRetryable('input needs "source", e.g. {"source":"world_bank_agriculture"}', 'InvalidInput');
@@ -57,7 +73,7 @@ export async function operatorConsole(carried?: OperatorStatus): Promise<void> {
   };
 
   const checkNow = async (input: VersionName & { force?: boolean }): Promise<OperatorAction> => {
-    const v = await resolveVersion(input);
+    const v = await explained(() => resolveVersion(input));
     const workflowId = manualIngestionId(v.source, v.version, new Date().toISOString());
     try {
       await startChild(ingestDatasetVersion, {
@@ -84,7 +100,7 @@ export async function operatorConsole(carried?: OperatorStatus): Promise<void> {
   setHandler(
     resetBreakerUpdate,
     async (input) => {
-      const state = await resetBreakerFor(input);
+      const state = await explained(() => resetBreakerFor(input));
       const result = state.wasOpen
         ? `breaker closed (was open after ${state.consecutiveFailures} failures); due now`
         : 'breaker was closed; failure count cleared; due now';
@@ -99,7 +115,7 @@ export async function operatorConsole(carried?: OperatorStatus): Promise<void> {
       validate(input);
       await checkNow(input);
     } catch (err) {
-      const message = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
+      const message = plainFailure(err).message;
       record({ at: new Date().toISOString(), action: 'checkNow', source: String(input?.source), version: String(input?.version ?? 'current'), result: `rejected: ${message}` });
     }
   });
