@@ -44,6 +44,19 @@ const EnvSchema = z.object({
     )
     .optional()
     .describe('task queues this worker process polls; unset = all five'),
+  TEDI_METRICS_BIND: z
+    .string()
+    .regex(
+      // The SDK parses it as a socket address: an IP literal, not a host name.
+      /^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:.]+\]):\d{1,5}$/,
+      'must be ip:port (an IP address, not a host name), e.g. 127.0.0.1:9464, or 0.0.0.0:9464 in a container',
+    )
+    .refine((v) => {
+      const p = Number(v.slice(v.lastIndexOf(':') + 1));
+      return p >= 1 && p <= 65535;
+    }, 'port must be between 1 and 65535')
+    .optional()
+    .describe('address of the Prometheus /metrics endpoint (SDK and TEDI metrics); unset = no endpoint'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });
 

@@ -10,6 +10,7 @@ import { ModisNdviParamsSchema } from '../activities/connectors/modis-ndvi';
 import { DEFAULT_OVERPASS_PARAMS } from '../activities/connectors/overpass/params';
 import { FEED_SETUP_NOTE, tabularCatalogParams } from '../activities/connectors/tabular/catalog-params';
 import { UNIDO_IMPORT_HELP, UnidoParamsSchema } from '../activities/connectors/unido';
+import type { AppConfig } from '../lib/config';
 import type { PrismaClient } from '../lib/db';
 import type { Frequency } from '../lib/scheduling/frequency';
 import type { Vertical } from '../lib/verticals';
@@ -37,6 +38,14 @@ export interface CatalogEntry {
 export interface CatalogSettings {
   worldBankBaseUrl: string;
   worldBankCountries: string[];
+}
+
+/** The catalog settings the environment gives (TEDI_WORLD_BANK_BASE_URL, TEDI_WB_COUNTRIES). */
+export function catalogSettings(config: Pick<AppConfig, 'TEDI_WORLD_BANK_BASE_URL' | 'TEDI_WB_COUNTRIES'>): CatalogSettings {
+  return {
+    worldBankBaseUrl: config.TEDI_WORLD_BANK_BASE_URL,
+    worldBankCountries: config.TEDI_WB_COUNTRIES.split(';').map((c) => c.toUpperCase()),
+  };
 }
 
 const WB = { organization: 'World Bank', url: 'https://data.worldbank.org/', connector: 'world-bank' } as const;

@@ -1,9 +1,12 @@
 // npm run migrate: applies pending prisma/migrations to DATABASE_URL, or, when it is unset, to the
-// embedded PostgreSQL under <TEDI_DATA_DIR>/postgres (started for the run and stopped afterwards).
+// embedded PostgreSQL under <TEDI_DATA_DIR>/postgres (started for the run and stopped afterwards), then
+// loads the source catalog (idempotent), so a deployment's one-off job leaves a database ready to run.
 // `npm start` applies migrations itself; this is for a database that the application does not start.
 import path from 'node:path';
 import { loadConfig } from '../lib/config';
 import { isPortFree, type RunningDatabase, startEmbeddedPostgres } from '../lib/infra/postgres';
+import { openDatabase } from '../lib/db';
+import { catalogSettings, loadCatalog } from '../prisma/catalog';
 import { applyMigrations } from '../prisma/migrator';
 
 async function main(): Promise<void> {
@@ -30,6 +33,13 @@ async function main(): Promise<void> {
         ? `Database is up to date (${result.alreadyApplied} migrations applied before).`
         : `Applied ${result.applied.length} migration(s); ${result.alreadyApplied} were applied before.`,
     );
+    const database = openDatabase(db.url, { max: 1 });
+    try {
+      const { sources } = await loadCatalog(database.prisma, catalogSettings(config));
+      console.log(`Catalog loaded: ${sources} sources.`);
+    } finally {
+      await database.close();
+    }
   } finally {
     await db.stop();
   }

@@ -4,7 +4,7 @@
 // all five task queues until Ctrl-C, when it stops everything it started.
 import { ConfigError, loadConfig } from '../lib/config';
 import { bringUpEnvironment } from '../lib/infra/environment';
-import { installJsonLogging } from '../lib/logging';
+import { installRuntime } from '../lib/logging';
 import { startApplication } from '../workers/application';
 import { runWorkers } from '../workers/create-workers';
 
@@ -12,7 +12,7 @@ const say = (msg: string) => console.log(`[tedi] ${msg}`);
 
 async function main() {
   const config = loadConfig();
-  installJsonLogging(config.LOG_LEVEL);
+  installRuntime({ logLevel: config.LOG_LEVEL, metricsBindAddress: config.TEDI_METRICS_BIND });
   const env = await bringUpEnvironment(config, say);
   for (const s of env.started) say(`started ${s}`);
   const stopRequested = new Promise<void>((resolve) => {
@@ -29,6 +29,7 @@ async function main() {
     say(`workers polling: ${app.workers.map((w) => w.options.taskQueue).join(', ')}`);
     say(`Temporal: ${env.temporalAddress} (namespace ${config.TEMPORAL_NAMESPACE})`);
     if (env.uiUrl) say(`Web UI: ${env.uiUrl}/namespaces/${config.TEMPORAL_NAMESPACE}/schedules`);
+    if (config.TEDI_METRICS_BIND) say(`Metrics: http://${config.TEDI_METRICS_BIND}/metrics`);
     say('Ctrl-C stops everything this command started.');
     await runWorkers(app.workers, stopRequested);
     await app.close();

@@ -5,12 +5,13 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { AppConfig } from '../lib/config';
 import { type Database, openDatabase } from '../lib/db';
+import { type Monitor, startMonitor } from '../lib/monitoring/monitor';
 import { resolveSecretKey } from '../lib/secrets';
 import { ensureOperatorConsole } from '../lib/temporal/operator-console';
 import { ensureSchedules } from '../lib/temporal/schedules';
 import { ensureSearchAttributes } from '../lib/temporal/search-attributes-admin';
-import { TASK_QUEUES, type TaskQueue } from '../lib/verticals';
-import { loadCatalog } from '../prisma/catalog';
+import { SCHEDULER_QUEUE, TASK_QUEUES, type TaskQueue } from '../lib/verticals';
+import { catalogSettings, loadCatalog } from '../prisma/catalog';
 import { applyMigrations } from '../prisma/migrator';
 import { createWorkers } from './create-workers';
 
@@ -27,6 +28,8 @@ export interface Application {
   db: Database;
   client: Client;
   workers: Worker[];
+  /** The monitoring job (gauges, missed ticks), in the process that polls the scheduler queue; else null. */
+  monitor: Monitor | null;
   close(): Promise<void>;
 }
 
@@ -42,10 +45,7 @@ export async function startApplication(config: AppConfig, opts: ApplicationOptio
   const nativeConnection = await NativeConnection.connect({ address: opts.temporalAddress });
   try {
     if (opts.prepare) {
-      const { sources } = await loadCatalog(db.prisma, {
-        worldBankBaseUrl: config.TEDI_WORLD_BANK_BASE_URL,
-        worldBankCountries: config.TEDI_WB_COUNTRIES.split(';').map((c) => c.toUpperCase()),
-      });
+      const { sources } = await loadCatalog(db.prisma, catalogSettings(config));
       log(`catalog: ${sources} sources`);
       const added = await ensureSearchAttributes(connection, config.TEMPORAL_NAMESPACE);
       if (added.length) log(`search attributes registered: ${added.join(', ')}`);
@@ -54,23 +54,29 @@ export async function startApplication(config: AppConfig, opts: ApplicationOptio
         logRetentionDays: config.TEDI_LOG_RETENTION_DAYS,
         maxChildrenInFlight: config.TEDI_MAX_CHILDREN_IN_FLIGHT,
       });
+      await ensureOperatorConsole(client);
       log(
         `schedules: ${Object.entries(schedules)
           .map(([id, o]) => `${id} ${o}`)
           .join(', ')}`,
       );
     }
+    const queues = opts.queues ?? TASK_QUEUES;
     const workers = await createWorkers({
       connection: nativeConnection,
       namespace: config.TEMPORAL_NAMESPACE,
       deps: { db, secretKey: resolveSecretKey(config.TEDI_SECRET_KEY, config.TEDI_DATA_DIR) },
-      queues: opts.queues ?? TASK_QUEUES,
+      queues,
     });
+    // Catalog-wide gauges come from the process that runs the master scheduler (compose runs one).
+    const monitor = queues.includes(SCHEDULER_QUEUE) ? startMonitor({ db, client }) : null;
     return {
       db,
       client,
       workers,
+      monitor,
       async close() {
+        await monitor?.stop();
         await nativeConnection.close();
         await connection.close();
         await db.close();

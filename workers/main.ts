@@ -1,14 +1,14 @@
 // A standalone worker process (production, compose, `--scale`): polls the task queues named in
 // TEDI_WORKER_QUEUES (default: all five) on the configured Temporal server and database.
 import { ConfigError, loadConfig } from '../lib/config';
-import { installJsonLogging } from '../lib/logging';
+import { installRuntime } from '../lib/logging';
 import { TASK_QUEUES, type TaskQueue } from '../lib/verticals';
 import { startApplication } from './application';
 import { runWorkers } from './create-workers';
 
 async function main() {
   const config = loadConfig();
-  installJsonLogging(config.LOG_LEVEL);
+  installRuntime({ logLevel: config.LOG_LEVEL, metricsBindAddress: config.TEDI_METRICS_BIND });
   if (!config.DATABASE_URL || !config.TEMPORAL_ADDRESS) {
     throw new ConfigError(
       'A standalone worker needs DATABASE_URL and TEMPORAL_ADDRESS. For a local all-in-one run use `npm start`.',
@@ -25,7 +25,15 @@ async function main() {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
-  console.log(JSON.stringify({ level: 'info', msg: 'workers running', queues, pid: process.pid }));
+  console.log(
+    JSON.stringify({
+      level: 'info',
+      msg: 'workers running',
+      queues,
+      pid: process.pid,
+      metrics: config.TEDI_METRICS_BIND ? `http://${config.TEDI_METRICS_BIND}/metrics` : null,
+    }),
+  );
   await runWorkers(app.workers, stop);
   await app.close();
 }

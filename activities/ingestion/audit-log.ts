@@ -2,7 +2,9 @@
 // with its outcome, and closing it applies the scheduling rules (next check, failure count, breaker)
 // in the same transaction, so the log and the schedule never disagree.
 
+import { metricMeter } from '@temporalio/activity';
 import { configurationError } from '../../lib/failures';
+import { type IngestionOutcome, recordIngestion } from '../../lib/monitoring/metrics';
 import { type Frequency, markChecked, type ScheduleState } from '../../lib/scheduling/frequency';
 import type { ActivityDeps } from '../deps';
 import { currentIngestKey } from './ingest-key';
@@ -73,12 +75,15 @@ export function auditLogActivities(deps: ActivityDeps) {
   async function finishIngestion(input: FinishInput): Promise<FinishSummary> {
     const logId = BigInt(input.logId);
     const now = new Date();
+    // Set only by the attempt that closes the log row, so a retried finish is not counted twice.
+    let outcome: IngestionOutcome | null = null;
     const summary = await prisma.$transaction(async (tx) => {
       const [version] = await tx.$queryRaw<
-        Array<ScheduleState & { id: number; frequency: Frequency }>
+        Array<ScheduleState & { id: number; frequency: Frequency; source: string; vertical: string }>
       >`SELECT v.id, v.check_enabled AS "checkEnabled", v.next_check_at AS "nextCheckAt",
                v.last_checked_at AS "lastCheckedAt", v.consecutive_failures AS "consecutiveFailures",
-               v.breaker_opened_at AS "breakerOpenedAt", s.update_frequency::text AS frequency
+               v.breaker_opened_at AS "breakerOpenedAt", s.update_frequency::text AS frequency,
+               s.name AS source, s.vertical::text AS vertical
           FROM dataset_versions v JOIN data_sources s ON s.id = v.data_source_id
          WHERE v.id = ${input.datasetVersionId} FOR UPDATE OF v`;
       if (!version) throw configurationError(`Dataset version ${input.datasetVersionId} disappeared during ingestion.`);
@@ -110,6 +115,15 @@ export function auditLogActivities(deps: ActivityDeps) {
           errorMessage: input.errorMessage ?? input.note ?? null,
         },
       });
+      outcome = {
+        source: version.source,
+        vertical: version.vertical,
+        status: input.status,
+        durationSeconds: (now.getTime() - log.startedAt.getTime()) / 1000,
+        recordsAdded: input.recordsAdded ?? 0,
+        recordsUpdated: input.recordsUpdated ?? 0,
+        recordsRemoved: input.recordsRemoved ?? 0,
+      };
       if (input.status === 'skipped') return result(version);
 
       const next = markChecked(version, version.frequency, input.status, now);
@@ -127,6 +141,7 @@ export function auditLogActivities(deps: ActivityDeps) {
       });
       return result(next);
     });
+    if (outcome) recordIngestion(metricMeter, outcome);
     const { ingestKey } = currentIngestKey();
     await deps.db.pool.query('DELETE FROM staged_records WHERE ingest_key = $1', [ingestKey]);
     await deps.db.pool.query('DELETE FROM staged_observations WHERE ingest_key = $1', [ingestKey]);

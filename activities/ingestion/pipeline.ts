@@ -6,9 +6,10 @@
 // Every stage reads and writes PostgreSQL and returns a small summary: data never enters workflow history.
 // Every stage is keyed by the run's ingest key, so a retry after a crash redoes its work exactly once.
 import crypto from 'node:crypto';
-import { heartbeat } from '@temporalio/activity';
+import { heartbeat, metricMeter } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../../lib/failures';
+import { recordBytesFetched } from '../../lib/monitoring/metrics';
 import type { EventInput } from '../connectors/types';
 import { RowRejected } from '../connectors/types';
 import type { ActivityDeps } from '../deps';
@@ -51,19 +52,26 @@ export function pipelineActivities(deps: ActivityDeps) {
   async function fetchToStaging(input: { datasetVersionId: number; event?: EventInput }): Promise<FetchSummary> {
     const { ingestKey } = currentIngestKey();
     const { connector, ctx, bytesFetched } = await prepareSource(deps, input.datasetVersionId, input.event);
+    let seq = 0;
+    // Every heartbeat of the fetch, the connector's per-page ones included, says how far it got (stage,
+    // records staged, bytes read), so `temporal workflow describe` and the CLI can show progress.
+    const fetchCtx = {
+      ...ctx,
+      heartbeat: (details: Record<string, unknown>) => ctx.heartbeat({ stage: 'fetch', ...details, records: seq }),
+    };
+    // Bytes count whether or not the attempt succeeds: the source served them.
     const records = await inTransaction(deps, async (client) => {
       // A retried attempt starts from a clean slate: its earlier partial COPY is replaced atomically.
       await client.query('DELETE FROM staged_records WHERE ingest_key = $1', [ingestKey]);
-      let seq = 0;
       async function* rows() {
-        for await (const record of connector.fetch(ctx)) {
+        for await (const record of connector.fetch(fetchCtx)) {
           seq++;
-          if (seq % 10000 === 0) ctx.heartbeat({ stage: 'fetch', records: seq });
+          if (seq % 10000 === 0) fetchCtx.heartbeat({});
           yield [ingestKey, seq, record as Record<string, unknown>] as const;
         }
       }
       return copyRows(client, 'staged_records', ['ingest_key', 'seq', 'payload'], rows());
-    });
+    }).finally(() => recordBytesFetched(metricMeter, ctx.sourceName, bytesFetched()));
     return { records, bytes: bytesFetched() };
   }
 

@@ -3,16 +3,11 @@
 import { Client, Connection } from '@temporalio/client';
 import type { AppConfig } from '../config';
 import { type Database, openDatabase } from '../db';
+import { databaseUrlOf, temporalAddressOf } from './addresses';
 import { canConnect } from './postgres';
 import { canReach } from './temporal-server';
 
-export function databaseUrlOf(config: AppConfig): string {
-  return config.DATABASE_URL ?? `postgresql://postgres:tedi-local@127.0.0.1:${config.EMBEDDED_PG_PORT}/tedi`;
-}
-
-export function temporalAddressOf(config: AppConfig): string {
-  return config.TEMPORAL_ADDRESS ?? `127.0.0.1:${config.TEMPORAL_DEV_PORT}`;
-}
+export { databaseUrlOf, temporalAddressOf };
 
 export interface Running {
   db: Database;

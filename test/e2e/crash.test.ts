@@ -9,7 +9,7 @@ import { Client, Connection } from '@temporalio/client';
 import { type Database, openDatabase } from '../../lib/db';
 import { freePort } from '../../lib/infra/postgres';
 import { type DevServer, startDevServer } from '../../lib/infra/temporal-server';
-import { installJsonLogging } from '../../lib/logging';
+import { installRuntime } from '../../lib/logging';
 import { loadCatalog } from '../../prisma/catalog';
 import { ingestDatasetVersion } from '../../workflows/ingest-dataset-version';
 import { type FixtureServer, startFixtureServer } from '../fixtures/fixture-server';
@@ -21,7 +21,7 @@ import { waitFor } from '../helpers/wait';
 const ROOT = path.resolve(__dirname, '..', '..');
 const PAGE_DELAY_MS = 150;
 
-installJsonLogging(process.env.LOG_LEVEL ?? 'warn');
+installRuntime({ logLevel: process.env.LOG_LEVEL ?? 'warn' });
 let database: Awaited<ReturnType<typeof startTestDatabase>>;
 let db: Database;
 let temporal: DevServer;

@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import { loadConfig } from '../../lib/config';
 import { freePort } from '../../lib/infra/postgres';
 import { type DevServer, startDevServer, temporalCliPath } from '../../lib/infra/temporal-server';
-import { installJsonLogging } from '../../lib/logging';
+import { installRuntime } from '../../lib/logging';
 import { type Application, startApplication } from '../../workers/application';
 import { runWorkers } from '../../workers/create-workers';
 import { MASTER_SCHEDULE_ID } from '../../workflows/ids';
@@ -19,7 +19,7 @@ import { catalogIndicatorCount, catalogWorldBankData, YEARS } from '../fixtures/
 import { startTestDatabase } from '../helpers/database';
 import { waitFor } from '../helpers/wait';
 
-installJsonLogging(process.env.LOG_LEVEL ?? 'warn');
+installRuntime({ logLevel: process.env.LOG_LEVEL ?? 'warn' });
 let database: Awaited<ReturnType<typeof startTestDatabase>>;
 let temporal: DevServer;
 let fixture: FixtureServer;

@@ -2,14 +2,18 @@
 // the CLI dev server for most tests, the Java time-skipping server where hours must pass.
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { temporalCliPath, testServerPath } from '../../lib/infra/temporal-server';
-import { installJsonLogging } from '../../lib/logging';
-import { ensureSearchAttributes } from '../../lib/temporal/search-attributes-admin';
+import { installRuntime } from '../../lib/logging';
 import { SEARCH_ATTRIBUTES } from '../../lib/search-attributes';
+import { ensureSearchAttributes } from '../../lib/temporal/search-attributes-admin';
 
-// Tests print only warnings and errors from the SDK; failures stay readable.
-installJsonLogging(process.env.LOG_LEVEL ?? 'warn');
+// Installed on first use rather than at import, so a test file can install it first with a metrics
+// endpoint (test/monitoring). Tests print only warnings and errors from the SDK; failures stay readable.
+function installTestRuntime(): void {
+  installRuntime({ logLevel: process.env.LOG_LEVEL ?? 'warn' });
+}
 
 export async function startDevTemporal(): Promise<TestWorkflowEnvironment> {
+  installTestRuntime();
   return TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path: temporalCliPath() },
@@ -21,6 +25,7 @@ export async function startDevTemporal(): Promise<TestWorkflowEnvironment> {
 }
 
 export async function startTimeSkippingTemporal(): Promise<TestWorkflowEnvironment> {
+  installTestRuntime();
   const env = await TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: { type: 'existing-path', path: testServerPath() } },
   });

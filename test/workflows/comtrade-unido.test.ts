@@ -200,9 +200,10 @@ describe('unido (file import)', () => {
   const importFile = (extra = {}) =>
     runIngestion(h, SOURCE, { trigger: 'event', event: { location: file() }, ...extra });
 
-  test('catalogued inactive until configured: an unforced import is skipped and says why', async () => {
+  test('catalogued inactive until configured: a run without a file is skipped and says why', async () => {
     fs.copyFileSync(UNIDO_SAMPLE_CSV, file());
-    const result = await importFile();
+    // (A file import runs even while the source is inactive: handing in a file is an explicit request.)
+    const result = await runIngestion(h, SOURCE);
     assert.equal(result.status, 'skipped');
     assert.match(String(result.reason), /source "unido" is inactive/);
     // From here on the operator has activated the source.

@@ -159,7 +159,7 @@ describe('on-event file imports (agriculture_local_surveys)', () => {
     assert.equal((await versionOf(h, SURVEY)).currentRevision, 3);
   });
 
-  test('an XLSX import into a feed source not yet activated (land_values) needs --force', async () => {
+  test('an XLSX import into a feed source not yet activated (land_values) runs: a file is an explicit request', async () => {
     const wb = new ExcelJS.Workbook();
     const ws = wb.addWorksheet('2024');
     ws.addRow(['commune', 'zone', 'year', 'value_per_m2', 'land_use']);
@@ -170,10 +170,7 @@ describe('on-event file imports (agriculture_local_surveys)', () => {
     ]);
     const file = path.join(tmp, 'land-values-2024.xlsx');
     await wb.xlsx.writeFile(file);
-    const skipped = await importFile('land_values', file);
-    assert.equal(skipped.status, 'skipped');
-    assert.match(String(skipped.reason), /source "land_values" is inactive/);
-    const result = await runIngestion(h, 'land_values', { trigger: 'event', event: { location: file }, force: true });
+    const result = await importFile('land_values', file);
     assert.equal(result.status, 'success');
     assert.equal(result.recordsAdded, 3);
     const rows = await observationsAsOf(h.db.pool, await h.versionId('land_values'));
