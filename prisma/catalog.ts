@@ -41,7 +41,9 @@ export interface CatalogSettings {
 }
 
 /** The catalog settings the environment gives (TEDI_WORLD_BANK_BASE_URL, TEDI_WB_COUNTRIES). */
-export function catalogSettings(config: Pick<AppConfig, 'TEDI_WORLD_BANK_BASE_URL' | 'TEDI_WB_COUNTRIES'>): CatalogSettings {
+export function catalogSettings(
+  config: Pick<AppConfig, 'TEDI_WORLD_BANK_BASE_URL' | 'TEDI_WB_COUNTRIES'>,
+): CatalogSettings {
   return {
     worldBankBaseUrl: config.TEDI_WORLD_BANK_BASE_URL,
     worldBankCountries: config.TEDI_WB_COUNTRIES.split(';').map((c) => c.toUpperCase()),

@@ -4,8 +4,8 @@
 // `npm start` applies migrations itself; this is for a database that the application does not start.
 import path from 'node:path';
 import { loadConfig } from '../lib/config';
-import { isPortFree, type RunningDatabase, startEmbeddedPostgres } from '../lib/infra/postgres';
 import { openDatabase } from '../lib/db';
+import { isPortFree, type RunningDatabase, startEmbeddedPostgres } from '../lib/infra/postgres';
 import { catalogSettings, loadCatalog } from '../prisma/catalog';
 import { applyMigrations } from '../prisma/migrator';
 

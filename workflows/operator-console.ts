@@ -5,10 +5,12 @@
 //   signal requestCheck {source, version?, force?} – the same, fire-and-forget
 //   query  status                            – what it handled recently
 // Every action is recorded in this workflow's history: the audit trail of operator interventions.
+
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
   ActivityFailure,
-  allHandlersFinished,
   ApplicationFailure,
+  allHandlersFinished,
   condition,
   continueAsNew,
   ParentClosePolicy,
@@ -17,7 +19,6 @@ import {
   startChild,
   workflowInfo,
 } from '@temporalio/workflow';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../activities';
 import { DatasetVersionKey, OutcomeKey, SourceKey, VerticalKey } from '../lib/search-attributes';
 import { taskQueueFor, type Vertical } from '../lib/verticals';
@@ -45,7 +46,10 @@ const { resolveVersion, resetBreakerFor } = proxyActivities<Activities>(bookkeep
 function plainFailure(err: unknown): ApplicationFailure {
   const cause = err instanceof ActivityFailure && err.cause ? err.cause : err;
   if (cause instanceof ApplicationFailure) return ApplicationFailure.nonRetryable(cause.message, cause.type);
-  return ApplicationFailure.nonRetryable(cause instanceof Error ? cause.message : String(cause), 'OperatorActionFailed');
+  return ApplicationFailure.nonRetryable(
+    cause instanceof Error ? cause.message : String(cause),
+    'OperatorActionFailed',
+  );
 }
 
 async function explained<T>(work: () => Promise<T>): Promise<T> {
@@ -58,7 +62,10 @@ async function explained<T>(work: () => Promise<T>): Promise<T> {
 
 function validate(input: VersionName | undefined): void {
   if (!input || typeof input.source !== 'string' || input.source.length === 0) {
-    throw ApplicationFailure.nonRetryable('input needs "source", e.g. {"source":"world_bank_agriculture"}', 'InvalidInput');
+    throw ApplicationFailure.nonRetryable(
+      'input needs "source", e.g. {"source":"world_bank_agriculture"}',
+      'InvalidInput',
+    );
   }
 }
 
@@ -93,7 +100,13 @@ export async function operatorConsole(carried?: OperatorStatus): Promise<void> {
       // Two requests in the same second name the same run: the second one joins the first.
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     }
-    return record({ at: new Date().toISOString(), action: 'checkNow', source: v.source, version: v.version, result: workflowId });
+    return record({
+      at: new Date().toISOString(),
+      action: 'checkNow',
+      source: v.source,
+      version: v.version,
+      result: workflowId,
+    });
   };
 
   setHandler(operatorStatusQuery, () => status);
@@ -104,7 +117,13 @@ export async function operatorConsole(carried?: OperatorStatus): Promise<void> {
       const result = state.wasOpen
         ? `breaker closed (was open after ${state.consecutiveFailures} failures); due now`
         : 'breaker was closed; failure count cleared; due now';
-      return record({ at: new Date().toISOString(), action: 'resetBreaker', source: state.source, version: state.version, result });
+      return record({
+        at: new Date().toISOString(),
+        action: 'resetBreaker',
+        source: state.source,
+        version: state.version,
+        result,
+      });
     },
     { validator: validate },
   );
@@ -116,7 +135,13 @@ export async function operatorConsole(carried?: OperatorStatus): Promise<void> {
       await checkNow(input);
     } catch (err) {
       const message = plainFailure(err).message;
-      record({ at: new Date().toISOString(), action: 'checkNow', source: String(input?.source), version: String(input?.version ?? 'current'), result: `rejected: ${message}` });
+      record({
+        at: new Date().toISOString(),
+        action: 'checkNow',
+        source: String(input?.source),
+        version: String(input?.version ?? 'current'),
+        result: `rejected: ${message}`,
+      });
     }
   });
 

@@ -10,6 +10,9 @@ import type { Connector } from './types';
 import { unidoConnector } from './unido';
 import { worldBankConnector } from './world-bank';
 
+// Each connector validates its own params with its own schema before use, so the registry can hold
+// connectors of different parameter types.
+// biome-ignore lint/suspicious/noExplicitAny: heterogeneous registry, see above
 const CONNECTORS: Record<string, Connector<any, any>> = {
   [worldBankConnector.name]: worldBankConnector,
   [comtradeConnector.name]: comtradeConnector,

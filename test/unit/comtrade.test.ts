@@ -1,7 +1,6 @@
 // UN Comtrade connector over real loopback HTTP against a fixture speaking the API's formats.
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { ApplicationFailure } from '@temporalio/common';
 import {
   ComtradeParamsSchema,
   comtradeConnector,

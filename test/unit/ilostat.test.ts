@@ -1,7 +1,6 @@
 // The ILOSTAT connector over real loopback HTTP against a fixture that writes rplumber's CSV.
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { ApplicationFailure } from '@temporalio/common';
 import {
   dataUrl,
   IlostatParamsSchema,

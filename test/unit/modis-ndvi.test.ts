@@ -1,7 +1,6 @@
 // The MODIS NDVI connector over real loopback HTTP against a fixture of the ORNL DAAC subset API.
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { ApplicationFailure } from '@temporalio/common';
 import {
   MAX_DATES_PER_CALL,
   type ModisNdviParams,

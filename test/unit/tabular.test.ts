@@ -18,7 +18,8 @@ import { canonicalDecimal } from '../../activities/connectors/tabular/row-schema
 import { RowRejected } from '../../activities/connectors/types';
 import { FailureType } from '../../lib/failures';
 import { catalog } from '../../prisma/catalog';
-import { helpText, parseImportArgs, UsageError } from '../../scripts/import-file';
+import { UsageError } from '../../scripts/cli/errors';
+import { importArgs, temporalStartHint } from '../../scripts/cli/import';
 import { type FixtureServer, startFixtureServer, textResponse } from '../fixtures/fixture-server';
 import { testSourceContext } from '../helpers/source-context';
 
@@ -575,65 +576,61 @@ describe('feeds over loopback HTTP', () => {
   });
 });
 
-describe('npm run import: arguments', () => {
+describe('tedi import: arguments', () => {
   const file = path.join(FILES, 'agriculture-survey.csv');
 
   test('a local file becomes an absolute path; options are read', () => {
-    assert.deepEqual(parseImportArgs(['agriculture_local_surveys', 'agriculture-survey.csv'], FILES), {
-      help: false,
+    assert.deepEqual(importArgs({ source: 'agriculture_local_surveys', fileOrUrl: 'agriculture-survey.csv' }, FILES), {
       source: 'agriculture_local_surveys',
-      location: file,
+      fileOrUrl: file,
       version: 'current',
       force: false,
       wait: true,
+      json: false,
     });
-    const parsed = parseImportArgs([
-      'cadastre',
-      'https://example.org/parcels.csv',
-      '--version',
-      '2024',
-      '--no-wait',
-      '--force',
-    ]);
-    assert.deepEqual(parsed, {
-      help: false,
+    const parsed = importArgs({
       source: 'cadastre',
-      location: 'https://example.org/parcels.csv',
+      fileOrUrl: 'https://example.org/parcels.csv',
+      version: '2024',
+      wait: false,
+      force: true,
+    });
+    assert.deepEqual(parsed, {
+      source: 'cadastre',
+      fileOrUrl: 'https://example.org/parcels.csv',
       version: '2024',
       force: true,
       wait: false,
+      json: false,
     });
   });
 
-  test('clear errors before anything starts', () => {
-    const usage = (argv: string[]) => {
+  test('clear errors, naming the argument, before anything starts', () => {
+    const usage = (raw: Record<string, unknown>) => {
       try {
-        parseImportArgs(argv, FILES);
+        importArgs(raw, FILES);
       } catch (err) {
         assert.ok(err instanceof UsageError, String(err));
-        assert.match(err.message, /usage: npm run import -- <source> <file-or-url>/);
         return err.message;
       }
-      assert.fail(`expected a usage error for ${argv.join(' ')}`);
+      assert.fail(`expected a usage error for ${JSON.stringify(raw)}`);
     };
-    assert.match(usage([]), /missing <source>/);
-    assert.match(usage(['cadastre']), /missing <file-or-url>/);
-    assert.match(usage(['cadastre', 'nope.csv']), new RegExp(`no such file: ${path.join(FILES, 'nope.csv')}`));
-    assert.match(usage(['cadastre', '.']), /not a file/);
-    assert.match(usage(['cadastre', 's3://bucket/x.csv']), /only local files and http\(s\):\/\/ URLs/);
-    assert.match(usage(['Cadastre!', file]), /source must be a catalog name/);
-    assert.match(usage(['cadastre', file, 'extra']), /too many arguments/);
-    assert.match(usage(['cadastre', file, '--verison', '2']), /Unknown option '--verison'/);
+    assert.match(usage({}), /<source>: missing/);
+    assert.match(usage({ source: 'cadastre' }), /<file-or-url>: missing/);
+    assert.match(
+      usage({ source: 'cadastre', fileOrUrl: 'nope.csv' }),
+      new RegExp(`<file-or-url>: no such file: ${path.join(FILES, 'nope.csv')}`),
+    );
+    assert.match(usage({ source: 'cadastre', fileOrUrl: '.' }), /not a file/);
+    assert.match(
+      usage({ source: 'cadastre', fileOrUrl: 's3://bucket/x.csv' }),
+      /only local files and http\(s\):\/\/ URLs/,
+    );
+    assert.match(usage({ source: 'Cadastre!', fileOrUrl: file }), /<source>: must be a catalog name/);
   });
 
-  test('--help prints the equivalent temporal workflow start', () => {
-    assert.deepEqual(parseImportArgs(['--help']), {
-      help: true,
-      source: undefined,
-      location: undefined,
-      version: 'current',
-    });
-    const text = helpText({ source: 'cadastre', location: 'x.csv', taskQueue: 'realestate', cwd: '/data' });
+  test('--help shows the equivalent temporal workflow start', () => {
+    const text = temporalStartHint({ source: 'cadastre', location: 'x.csv', taskQueue: 'realestate', cwd: '/data' });
     assert.match(text, /temporal workflow start --type ingestDatasetVersion/);
     assert.match(text, /--task-queue realestate/);
     assert.match(
@@ -645,7 +642,7 @@ describe('npm run import: arguments', () => {
   test('the command itself exits 2 on a missing file, without connecting anywhere', () => {
     const run = spawnSync(
       process.execPath,
-      ['--import', 'tsx', 'scripts/import-file.ts', 'cadastre', 'no/such/file.csv'],
+      ['--import', 'tsx', 'scripts/tedi.ts', 'import', 'cadastre', 'no/such/file.csv'],
       {
         cwd: path.join(__dirname, '../..'),
         env: { ...process.env, INIT_CWD: tmp },

@@ -5,7 +5,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { ApplicationFailure } from '@temporalio/common';
 import type { Credentials, EventInput } from '../../activities/connectors/types';
 import { RowRejected } from '../../activities/connectors/types';
 import {

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { ApplicationFailure } from '@temporalio/common';
 import { toPlainDecimal } from '../../activities/connectors/shared/decimal';
 import { RowRejected, type SourceContext } from '../../activities/connectors/types';
 import {

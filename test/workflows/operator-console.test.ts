@@ -2,8 +2,13 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { ensureOperatorConsole } from '../../lib/temporal/operator-console';
-import { checkNowUpdate, operatorStatusQuery, requestCheckSignal, resetBreakerUpdate } from '../../workflows/definitions';
-import { ingestDatasetVersion } from '../../workflows/ingest-dataset-version';
+import {
+  checkNowUpdate,
+  operatorStatusQuery,
+  requestCheckSignal,
+  resetBreakerUpdate,
+} from '../../workflows/definitions';
+import type { ingestDatasetVersion } from '../../workflows/ingest-dataset-version';
 import { OPERATOR_WORKFLOW_ID } from '../../workflows/operator-console';
 import { type Harness, startHarness } from '../helpers/harness';
 import { versionOf } from '../helpers/ingest';
@@ -43,10 +48,16 @@ test('resetBreaker closes an open breaker and makes the version due', async () =
 });
 
 test('an update naming an unknown source is rejected with the list of sources', async () => {
-  await assert.rejects(console().executeUpdate(resetBreakerUpdate, { args: [{ source: 'no_such_source' }] }), (err: Error) => {
-    assert.match(String((err.cause as Error | undefined)?.message ?? err.message), /No dataset version "current" for source "no_such_source"/);
-    return true;
-  });
+  await assert.rejects(
+    console().executeUpdate(resetBreakerUpdate, { args: [{ source: 'no_such_source' }] }),
+    (err: Error) => {
+      assert.match(
+        String((err.cause as Error | undefined)?.message ?? err.message),
+        /No dataset version "current" for source "no_such_source"/,
+      );
+      return true;
+    },
+  );
   await assert.rejects(console().executeUpdate(resetBreakerUpdate, { args: [{} as never] }), (err: Error) => {
     assert.match(String((err.cause as Error | undefined)?.message), /input needs "source"/);
     return true;

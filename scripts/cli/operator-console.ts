@@ -1,0 +1,35 @@
+// The CLI's side of the tedi-operator workflow: operator actions sent as Temporal updates, so each one is
+// recorded in the console's history and `status` query, as if it were made from the Web UI.
+import {
+  type Client,
+  isGrpcDeadlineError,
+  WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+} from '@temporalio/client';
+import { ensureOperatorConsole } from '../../lib/temporal/operator-console';
+import { type OperatorAction, resetBreakerUpdate, type VersionName } from '../../workflows/definitions';
+import { OPERATOR_WORKFLOW_ID } from '../../workflows/operator-console';
+import { OperationFailed, rootMessage } from './errors';
+
+/** The console answers in milliseconds when a worker polls the scheduler queue; silence means none does. */
+const UPDATE_TIMEOUT_MS = 30_000;
+
+export async function resetThroughConsole(client: Client, target: VersionName): Promise<OperatorAction> {
+  // Idempotent: starts the console if this deployment has not yet.
+  await ensureOperatorConsole(client);
+  const handle = client.workflow.getHandle(OPERATOR_WORKFLOW_ID);
+  try {
+    return await client.withDeadline(Date.now() + UPDATE_TIMEOUT_MS, () =>
+      handle.executeUpdate(resetBreakerUpdate, { args: [target] }),
+    );
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError) throw new OperationFailed(`reset failed: ${rootMessage(err)}`);
+    if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError || isGrpcDeadlineError(err)) {
+      throw new OperationFailed(
+        `the operator console (${OPERATOR_WORKFLOW_ID}) did not answer within ${UPDATE_TIMEOUT_MS / 1000} s: ` +
+          'are the TEDI workers running (`npm start` or `npm run worker`, scheduler queue)?',
+      );
+    }
+    throw err;
+  }
+}

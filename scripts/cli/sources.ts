@@ -1,0 +1,135 @@
+// `tedi sources list|show`: the source catalog as stored, with what the catalog file adds (whether a
+// connector exists, why the cadence is what it is, what to configure). Secrets are never read back:
+// `show` says only whether an API key is set.
+import type { Command } from 'commander';
+import { z } from 'zod';
+import type { AppConfig } from '../../lib/config';
+import type { CatalogEntry } from '../../prisma/catalog';
+import { findSource, jsonFlag, sourceName } from './args';
+import { withDatabase } from './context';
+import { validateArgs } from './errors';
+import { formatTime, JSON_HELP, printJson, printTable, renderFields, renderTable, yesNo } from './output';
+import { VERSION_COLUMNS, versionStatuses } from './versions';
+
+/** The catalog file's entries, for what the database does not keep (implemented, rationale, note). */
+async function catalogEntries(config: AppConfig): Promise<Map<string, CatalogEntry>> {
+  // Loaded on use: it brings every connector (see context.ts).
+  const { catalog, catalogSettings } = await import('../../prisma/catalog');
+  const entries = catalog(catalogSettings(config));
+  return new Map(entries.map((e) => [e.name, e]));
+}
+
+const ListArgs = z.object({ json: jsonFlag });
+const ShowArgs = z.object({ source: sourceName, json: jsonFlag });
+
+export function registerSources(program: Command): void {
+  const sources = program.command('sources').description('the source catalog: what is ingested, from where, how often');
+
+  sources
+    .command('list')
+    .description('list sources: name, vertical, frequency, active, connector, implemented')
+    .option('--json', JSON_HELP)
+    .action(async (opts) => {
+      const args = validateArgs(ListArgs, opts);
+      await withDatabase(async (db, config) => {
+        const entries = await catalogEntries(config);
+        const rows = (await db.prisma.dataSource.findMany({ orderBy: [{ vertical: 'asc' }, { name: 'asc' }] })).map(
+          (s) => ({
+            name: s.name,
+            vertical: s.vertical,
+            frequency: s.updateFrequency,
+            active: s.isActive,
+            connector: s.connector,
+            // A row the catalog file no longer lists has no connector to run.
+            implemented: entries.get(s.name)?.implemented ?? false,
+          }),
+        );
+        if (args.json) return printJson(rows);
+        printTable(
+          rows,
+          [
+            { header: 'NAME', value: (r) => r.name },
+            { header: 'VERTICAL', value: (r) => r.vertical },
+            { header: 'FREQUENCY', value: (r) => r.frequency },
+            { header: 'ACTIVE', value: (r) => yesNo(r.active) },
+            { header: 'CONNECTOR', value: (r) => r.connector },
+            { header: 'IMPLEMENTED', value: (r) => (r.implemented ? 'yes' : 'not yet') },
+          ],
+          'No sources: start TEDI once (`npm start`) to load the catalog.',
+        );
+      });
+    });
+
+  sources
+    .command('show')
+    .description('one source: catalog row, configuration (without secrets) and its dataset versions')
+    .argument('<source>', 'source name, e.g. world_bank_agriculture')
+    .option('--json', JSON_HELP)
+    .action(async (source, opts) => {
+      const args = validateArgs(ShowArgs, { ...opts, source }, ['source']);
+      await withDatabase(async (db, config) => {
+        const s = await findSource(db, args.source);
+        const entry = (await catalogEntries(config)).get(s.name);
+        const versions = await versionStatuses(db, { dataSourceId: s.id });
+        // Picked field by field, so no secret can ride along with a future column.
+        const shown = {
+          name: s.name,
+          title: s.title,
+          organization: s.organization,
+          url: s.url,
+          vertical: s.vertical,
+          connector: s.connector,
+          implemented: entry?.implemented ?? false,
+          frequency: s.updateFrequency,
+          rationale: entry?.rationale ?? null,
+          active: s.isActive,
+          params: s.params,
+          note: entry?.note ?? null,
+          updatedAt: s.updatedAt,
+          config: s.config && {
+            baseUrl: s.config.baseUrl,
+            authType: s.config.authType,
+            apiKey: s.config.apiKeyEncrypted ? 'set' : 'not set',
+            username: s.config.username,
+            rateLimitPerSecond: s.config.rateLimitPerSecond,
+            timeoutMs: s.config.timeoutMs,
+            maxRetries: s.config.maxRetries,
+            updatedAt: s.config.updatedAt,
+          },
+          versions,
+        };
+        if (args.json) return printJson(shown);
+        const c = shown.config;
+        console.log(
+          [
+            `${s.name}: ${s.title}`,
+            renderFields([
+              ['organization', s.organization],
+              ['url', s.url],
+              ['vertical', s.vertical],
+              ['connector', `${s.connector}${shown.implemented ? '' : ' (not implemented yet)'}`],
+              ['frequency', `${s.updateFrequency}${shown.rationale ? ` (${shown.rationale})` : ''}`],
+              ['active', yesNo(s.isActive)],
+              ['params', JSON.stringify(s.params)],
+              ['note', shown.note],
+            ]),
+            'config',
+            c
+              ? renderFields([
+                  ['base URL', c.baseUrl],
+                  ['auth', c.authType],
+                  ['API key', c.apiKey],
+                  ['username', c.username],
+                  ['rate limit', `${Number(c.rateLimitPerSecond.toPrecision(3))} requests/s`],
+                  ['timeout', `${c.timeoutMs} ms`],
+                  ['max retries', String(c.maxRetries)],
+                  ['updated', formatTime(c.updatedAt)],
+                ])
+              : '  none: restart TEDI (`npm start`) to create it from the catalog',
+            'versions',
+            versions.length ? renderTable(versions, VERSION_COLUMNS).replace(/^/gm, '  ') : '  none',
+          ].join('\n'),
+        );
+      });
+    });
+}
