@@ -1,0 +1,21 @@
+// npm run bench: every benchmark in turn, at sizes that finish in a few minutes on two cores.
+// Each prints its own figures; pass larger sizes to a single bench for real-scale numbers, e.g.
+//   npx tsx test/bench/faostat.bench.ts --rows 4200000
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+
+const BENCHES: Array<[string, string[]]> = [
+  ['load.bench.ts', ['--rows', '500000']],
+  ['faostat.bench.ts', ['--rows', '1000000']],
+  ['overpass.bench.ts', ['--buildings', '200000']],
+];
+
+let failed = 0;
+for (const [file, args] of BENCHES) {
+  console.log(`\n== ${file} ${args.join(' ')}`);
+  const run = spawnSync(process.execPath, ['--import', 'tsx', path.join(__dirname, file), ...args], {
+    stdio: 'inherit',
+  });
+  if (run.status !== 0) failed++;
+}
+process.exit(failed ? 1 : 0);
