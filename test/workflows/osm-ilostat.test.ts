@@ -51,12 +51,12 @@ describe('openstreetmap (Overpass)', () => {
     assert.deepEqual(
       rows.map((r) => `${r.seriesKey} ${r.period}`),
       [
-        'osm|node/3001 2024-05',
-        'osm|way/1001 2024-05',
-        'osm|way/1002 2024-05',
-        'osm|way/1003 2024-05',
-        'osm|way/1004 2024-05',
-        'osm|way/2001 2024-05',
+        'osm|node/3001 current',
+        'osm|way/1001 current',
+        'osm|way/1002 current',
+        'osm|way/1003 current',
+        'osm|way/1004 current',
+        'osm|way/2001 current',
       ],
     );
     const road = await currentAttributes(SOURCE, 'osm|way/2001');
@@ -126,15 +126,15 @@ describe('openstreetmap (Overpass)', () => {
     assert.equal((await versionOf(h, SOURCE)).consecutiveFailures, 0);
   });
 
-  test('a new month is a new snapshot: every feature gets a row for it and last month’s rows close', async () => {
+  test('a new monthly snapshot with no edits makes no revision: unchanged features are never copied', async () => {
+    const id = await h.versionId(SOURCE);
+    const stored = await h.db.prisma.observation.count({ where: { datasetVersionId: id } });
     osm.setTimestamp('2024-06-01T00:05:00Z');
     const result = await runIngestion(h, SOURCE);
-    assert.equal(result.revision, 4);
-    assert.equal(result.recordsAdded, 7);
-    assert.equal(result.recordsRemoved, 7);
-    const id = await h.versionId(SOURCE);
-    assert.deepEqual([...new Set((await observationsAsOf(h.db.pool, id)).map((r) => r.period))], ['2024-06']);
-    assert.equal((await observationsAsOf(h.db.pool, id, { revision: 3 })).length, 7);
+    assert.equal(result.status, 'no_change');
+    assert.equal(result.revision, 3);
+    assert.equal(await h.db.prisma.observation.count({ where: { datasetVersionId: id } }), stored);
+    assert.deepEqual([...new Set((await observationsAsOf(h.db.pool, id)).map((r) => r.period))], ['current']);
   });
 });
 

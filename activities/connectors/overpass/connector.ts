@@ -235,13 +235,19 @@ export function transformOverpassRecord(raw: unknown): ObservationRow[] {
   return [
     {
       seriesKey: `osm|${r.type}/${r.id}`,
-      period: r.snapshot,
+      // A feature is not a time series: one period, so a feature that did not change between two monthly
+      // snapshots keeps its row (only edits, new and deleted features make the next revision). When the
+      // data was current is the revision's business: its probe token is the snapshot's timestamp_osm_base.
+      period: OSM_PERIOD,
       value: null,
       unit: null,
       attributes: { kind: r.kind, ...(hasTags ? { tags: r.tags } : {}), geometry: toGeometry(r) },
     },
   ];
 }
+
+/** The single period of OpenStreetMap features (see transform). */
+export const OSM_PERIOD = 'current';
 
 export const overpassConnector: Connector<OverpassParams, OverpassRecord> = {
   name: 'osm_overpass',
