@@ -16,3 +16,13 @@ export const ScheduledStartTimeKey = defineSearchAttributeKey(
   'TemporalScheduledStartTime',
   SearchAttributeType.DATETIME,
 );
+
+/** The attributes of an ingestion that has just started: who it belongs to, and outcome "running". */
+export function runningIngestionAttributes(ref: { vertical: string; source: string; version: string }) {
+  return [
+    { key: VerticalKey, value: ref.vertical },
+    { key: SourceKey, value: ref.source },
+    { key: DatasetVersionKey, value: `${ref.source}/${ref.version}` },
+    { key: OutcomeKey, value: 'running' },
+  ] as const;
+}

@@ -15,7 +15,7 @@ import type { Activities } from '../activities';
 import type { EventInput } from '../activities/connectors/types';
 import type { FinalStatus, FinishInput, IngestionPlan, Trigger, VersionRef } from '../activities/ingestion/types';
 import { FailureType } from '../lib/failures';
-import { DatasetVersionKey, OutcomeKey, SourceKey, VerticalKey } from '../lib/search-attributes';
+import { OutcomeKey, runningIngestionAttributes } from '../lib/search-attributes';
 import { bookkeeping, loadOptions, probeOptions, type RetryOverride, streamingOptions } from './activity-options';
 import { type IngestionProgress, ingestionProgressQuery } from './definitions';
 
@@ -72,12 +72,7 @@ export async function ingestDatasetVersion(input: IngestInput): Promise<IngestRe
   progress.source = plan.source;
   progress.version = plan.version;
   // Set here as well as by the master, so a run started by hand (`temporal workflow start`) is searchable too.
-  upsertSearchAttributes([
-    { key: VerticalKey, value: plan.vertical },
-    { key: SourceKey, value: plan.source },
-    { key: DatasetVersionKey, value: `${plan.source}/${plan.version}` },
-    { key: OutcomeKey, value: 'running' },
-  ]);
+  upsertSearchAttributes([...runningIngestionAttributes(plan)]);
 
   const finish = async (result: IngestResult, extra: Partial<FinishInput> = {}): Promise<IngestResult> => {
     progress.stage = 'finishing';

@@ -16,7 +16,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { DueVersion } from '../activities/scheduling/due-versions';
-import { DatasetVersionKey, OutcomeKey, ScheduledStartTimeKey, SourceKey, VerticalKey } from '../lib/search-attributes';
+import { runningIngestionAttributes, ScheduledStartTimeKey } from '../lib/search-attributes';
 import { taskQueueFor, type Vertical } from '../lib/verticals';
 import { bookkeeping } from './activity-options';
 import { type MasterProgress, masterProgressQuery } from './definitions';
@@ -105,12 +105,7 @@ export async function masterScheduler(input: MasterInput = {}): Promise<MasterRe
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
         // A master that ends early (terminated, timed out) must not take running ingestions with it.
         parentClosePolicy: ParentClosePolicy.ABANDON,
-        typedSearchAttributes: [
-          { key: VerticalKey, value: due.vertical },
-          { key: SourceKey, value: due.source },
-          { key: DatasetVersionKey, value: `${due.source}/${due.version}` },
-          { key: OutcomeKey, value: 'running' },
-        ],
+        typedSearchAttributes: [...runningIngestionAttributes(due)],
       });
       totals.scheduled++;
       track(handle);

@@ -20,7 +20,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { DatasetVersionKey, OutcomeKey, SourceKey, VerticalKey } from '../lib/search-attributes';
+import { runningIngestionAttributes } from '../lib/search-attributes';
 import { taskQueueFor, type Vertical } from '../lib/verticals';
 import { bookkeeping } from './activity-options';
 import {
@@ -89,12 +89,7 @@ export async function operatorConsole(carried?: OperatorStatus): Promise<void> {
         args: [{ datasetVersionId: v.datasetVersionId, trigger: 'manual', force: input.force }],
         // The ingestion outlives this console's continue-as-new.
         parentClosePolicy: ParentClosePolicy.ABANDON,
-        typedSearchAttributes: [
-          { key: VerticalKey, value: v.vertical },
-          { key: SourceKey, value: v.source },
-          { key: DatasetVersionKey, value: `${v.source}/${v.version}` },
-          { key: OutcomeKey, value: 'running' },
-        ],
+        typedSearchAttributes: [...runningIngestionAttributes(v)],
       });
     } catch (err) {
       // Two requests in the same second name the same run: the second one joins the first.

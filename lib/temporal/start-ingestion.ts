@@ -4,7 +4,7 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import { manualIngestionId } from '../../workflows/ids';
 import { type IngestInput, ingestDatasetVersion } from '../../workflows/ingest-dataset-version';
 import type { Database } from '../db';
-import { DatasetVersionKey, OutcomeKey, SourceKey, VerticalKey } from '../search-attributes';
+import { runningIngestionAttributes } from '../search-attributes';
 import { taskQueueFor, type Vertical } from '../verticals';
 
 export interface ManualTrigger {
@@ -39,10 +39,7 @@ export async function startManualIngestion(
     workflowId: manualIngestionId(source.name, version.version, now.toISOString()),
     args: [{ datasetVersionId: version.id, trigger: req.trigger ?? 'manual', force: req.force, event: req.event }],
     typedSearchAttributes: [
-      { key: VerticalKey, value: source.vertical },
-      { key: SourceKey, value: source.name },
-      { key: DatasetVersionKey, value: `${source.name}/${version.version}` },
-      { key: OutcomeKey, value: 'running' },
+      ...runningIngestionAttributes({ vertical: source.vertical, source: source.name, version: version.version }),
     ],
   });
 }
