@@ -11,12 +11,14 @@ import {
   proxyActivities,
   setHandler,
   startChild,
+  upsertMemo,
+  upsertSearchAttributes,
   WorkflowIdReusePolicy,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { DueVersion } from '../activities/scheduling/due-versions';
-import { runningIngestionAttributes, ScheduledStartTimeKey } from '../lib/search-attributes';
+import { OutcomeKey, runningIngestionAttributes, ScheduledStartTimeKey } from '../lib/search-attributes';
 import { taskQueueFor, type Vertical } from '../lib/verticals';
 import { bookkeeping } from './activity-options';
 import { type MasterProgress, masterProgressQuery } from './definitions';
@@ -131,5 +133,8 @@ export async function masterScheduler(input: MasterInput = {}): Promise<MasterRe
     }
   }
   await condition(() => inFlight === 0);
+  // Searchable like the ingestions: `TediOutcome = 'failed'` finds the ticks where some ingestion failed.
+  upsertSearchAttributes([{ key: OutcomeKey, value: totals.errors > 0 ? 'failed' : 'success' }]);
+  upsertMemo({ ...totals });
   return totals;
 }

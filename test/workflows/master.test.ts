@@ -8,6 +8,7 @@ import { type MasterInput, masterScheduler } from '../../workflows/master-schedu
 import { textResponse } from '../fixtures/fixture-server';
 import { type Harness, startHarness, WB_SOURCES } from '../helpers/harness';
 import { FAST_RETRY, logsOf, versionOf } from '../helpers/ingest';
+import { waitFor } from '../helpers/wait';
 
 let h: Harness;
 before(async () => {
@@ -39,6 +40,11 @@ describe('masterScheduler', () => {
     const result = await runMaster({ asOf });
     // Only the three World Bank sources are active; the others are catalogued but have no connector yet.
     assert.deepEqual(result, { checked: 3, scheduled: 3, skipped: 0, errors: 0, changed: 3, unchanged: 0 });
+    // Visibility is eventually consistent: wait for the master to show up under its outcome.
+    await waitFor('the master to be searchable by its outcome', async () => {
+      const masters = await h.env.client.workflow.count(`WorkflowType = 'masterScheduler' AND TediOutcome = 'success'`);
+      return masters.count === 1;
+    });
     for (const source of Object.keys(WB_SOURCES)) {
       const id = scheduledIngestionId(source, 'current', asOf);
       const desc = await h.env.client.workflow.getHandle(id).describe();
@@ -99,6 +105,14 @@ describe('masterScheduler', () => {
         await makeDue(asOf);
         const result = await runMaster({ asOf });
         assert.equal(result.errors, 1, `tick ${i}: the failing source is reported`);
+        if (i === 1) {
+          await waitFor('a tick with a failed ingestion to be searchable as failed', async () => {
+            const failedTicks = await h.env.client.workflow.count(
+              `WorkflowType = 'masterScheduler' AND TediOutcome = 'failed'`,
+            );
+            return failedTicks.count === 1;
+          });
+        }
         const v = await versionOf(h, source);
         assert.equal(v.consecutiveFailures, i);
         assert.equal(v.breakerOpenedAt !== null, i === 5, `breaker open after ${i} failures?`);
