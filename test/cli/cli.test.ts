@@ -8,22 +8,19 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { loadConfig } from '../../lib/config';
 import { freePort } from '../../lib/infra/postgres';
-import { type DevServer, startDevServer } from '../../lib/infra/temporal-server';
 import { installRuntime } from '../../lib/logging';
 import { decryptSecret } from '../../lib/secrets';
 import { parseIsoTime, sinceTime } from '../../scripts/cli/args';
 import { describeProgress, progressBar } from '../../scripts/cli/ingestion';
-import { type Application, startApplication } from '../../workers/application';
-import { runWorkers } from '../../workers/create-workers';
+import type { Application } from '../../workers/application';
 import { operatorStatusQuery } from '../../workflows/definitions';
 import { CLEANUP_SCHEDULE_ID, MASTER_SCHEDULE_ID, RELIABILITY_SCHEDULE_ID } from '../../workflows/ids';
 import { OPERATOR_WORKFLOW_ID } from '../../workflows/operator-console';
-import { type FixtureHandler, type FixtureServer, startFixtureServer } from '../fixtures/fixture-server';
+import type { FixtureHandler } from '../fixtures/fixture-server';
 import { createWorldBankFixture } from '../fixtures/world-bank';
 import { catalogWorldBankData } from '../fixtures/world-bank-catalog';
-import { startTestDatabase } from '../helpers/database';
+import { type RunningApplication, startTestApplication } from '../helpers/application';
 import { waitFor } from '../helpers/wait';
 
 installRuntime({ logLevel: process.env.LOG_LEVEL ?? 'warn' });
@@ -33,12 +30,8 @@ const SECRET_KEY = 'c'.repeat(64);
 const API_KEY = 'cli-test-api-key-7f3a9c';
 const MASTER_INTERVAL = '3650d';
 
-let database: Awaited<ReturnType<typeof startTestDatabase>>;
-let temporal: DevServer;
-let fixture: FixtureServer;
+let running: RunningApplication;
 let app: Application;
-let stopWorkers: () => void;
-let running: Promise<void>;
 let childEnv: NodeJS.ProcessEnv;
 /** How many of the next fixture requests answer slowly, so a poll can see an ingestion between stages. */
 let fixtureSlowRequests = 0;
@@ -47,7 +40,6 @@ const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tedi-cli-test-'));
 const printed: string[] = [];
 
 before(async () => {
-  database = await startTestDatabase();
   const worldBank = createWorldBankFixture(catalogWorldBankData()).handler;
   const slowed: FixtureHandler = async (req) => {
     if (fixtureSlowRequests > 0) {
@@ -56,46 +48,21 @@ before(async () => {
     }
     return worldBank(req);
   };
-  fixture = await startFixtureServer(slowed);
-  temporal = await startDevServer({ port: await freePort() });
-  const env = {
-    DATABASE_URL: database.url,
-    TEMPORAL_ADDRESS: temporal.address,
-    TEDI_WORLD_BANK_BASE_URL: `${fixture.url}/v2`,
-    TEDI_SECRET_KEY: SECRET_KEY,
-    TEDI_DATA_DIR: dataDir,
-    // A master tick must not fire in the middle of the test: every ten years, aligned on the epoch.
-    TEDI_MASTER_INTERVAL: MASTER_INTERVAL,
-  };
-  app = await startApplication(loadConfig(env), {
-    databaseUrl: database.url,
-    temporalAddress: temporal.address,
-    prepare: true,
+  running = await startTestApplication({
+    handler: slowed,
+    env: {
+      TEDI_SECRET_KEY: SECRET_KEY,
+      TEDI_DATA_DIR: dataDir,
+      // A master tick must not fire in the middle of the test: every ten years, aligned on the epoch.
+      TEDI_MASTER_INTERVAL: MASTER_INTERVAL,
+    },
   });
-  const { prisma } = app.db;
-  for (const source of await prisma.dataSource.findMany()) {
-    const worldBankSource = source.connector === 'world-bank';
-    if (!worldBankSource) await prisma.dataSource.update({ where: { id: source.id }, data: { isActive: false } });
-    await prisma.dataSourceConfig.update({
-      where: { dataSourceId: source.id },
-      data: {
-        ...(worldBankSource ? {} : { baseUrl: `${fixture.url}/${source.name}` }),
-        rateLimitPerSecond: 1000,
-        timeoutMs: 5000,
-      },
-    });
-  }
-  running = runWorkers(app.workers, new Promise<void>((resolve) => (stopWorkers = resolve)));
-  childEnv = { ...process.env, ...env, LOG_LEVEL: 'warn' };
+  app = running.app;
+  childEnv = { ...process.env, ...running.env, LOG_LEVEL: 'warn' };
 });
 
 after(async () => {
-  stopWorkers?.();
-  await running?.catch(() => undefined);
-  await app?.close();
-  await temporal?.stop();
-  await fixture?.close();
-  await database?.stop();
+  await running?.stop();
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 

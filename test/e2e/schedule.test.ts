@@ -6,50 +6,27 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { loadConfig } from '../../lib/config';
-import { freePort } from '../../lib/infra/postgres';
-import { type DevServer, startDevServer, temporalCliPath } from '../../lib/infra/temporal-server';
+import { type DevServer, temporalCliPath } from '../../lib/infra/temporal-server';
 import { installRuntime } from '../../lib/logging';
-import { type Application, startApplication } from '../../workers/application';
-import { runWorkers } from '../../workers/create-workers';
+import type { Application } from '../../workers/application';
 import { MASTER_SCHEDULE_ID } from '../../workflows/ids';
-import { type FixtureServer, startFixtureServer } from '../fixtures/fixture-server';
 import { createWorldBankFixture } from '../fixtures/world-bank';
 import { catalogIndicatorCount, catalogWorldBankData, YEARS } from '../fixtures/world-bank-catalog';
-import { startTestDatabase } from '../helpers/database';
+import { type RunningApplication, startTestApplication } from '../helpers/application';
 import { waitFor } from '../helpers/wait';
 
 installRuntime({ logLevel: process.env.LOG_LEVEL ?? 'warn' });
-let database: Awaited<ReturnType<typeof startTestDatabase>>;
-let temporal: DevServer;
-let fixture: FixtureServer;
+let running: RunningApplication;
 let app: Application;
-let stopWorkers: () => void;
-let running: Promise<void>;
+let temporal: DevServer;
 
 before(async () => {
-  database = await startTestDatabase();
-  fixture = await startFixtureServer(createWorldBankFixture(catalogWorldBankData()).handler);
-  temporal = await startDevServer({ port: await freePort() });
-  const config = loadConfig({
-    DATABASE_URL: database.url,
-    TEMPORAL_ADDRESS: temporal.address,
-    TEDI_WORLD_BANK_BASE_URL: `${fixture.url}/v2`,
-    TEDI_SECRET_KEY: 'b'.repeat(64),
-  });
-  app = await startApplication(config, { databaseUrl: database.url, temporalAddress: temporal.address, prepare: true });
-  // Only the World Bank is served by this test's fixture; the other connectors have workflow tests of their own.
-  await app.db.prisma.dataSource.updateMany({ where: { connector: { not: 'world-bank' } }, data: { isActive: false } });
-  running = runWorkers(app.workers, new Promise<void>((resolve) => (stopWorkers = resolve)));
+  running = await startTestApplication({ handler: createWorldBankFixture(catalogWorldBankData()).handler });
+  ({ app, temporal } = running);
 });
 
 after(async () => {
-  stopWorkers?.();
-  await running?.catch(() => undefined);
-  await app?.close();
-  await temporal?.stop();
-  await fixture?.close();
-  await database?.stop();
+  await running?.stop();
 });
 
 test('the tedi-master schedule ingests every due World Bank source into versioned storage', async () => {

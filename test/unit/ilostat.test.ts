@@ -74,7 +74,7 @@ describe('ILOSTAT connector over HTTP', () => {
     const a = await ilostatConnector.probe(context({ indicators: [UNEMPLOYMENT, TEMPORARY] }));
     const b = await ilostatConnector.probe(context({ indicators: [TEMPORARY, UNEMPLOYMENT] }));
     assert.deepEqual(a, {
-      token: 'EMP_TEMP_SEX_ECO_NB_A=2024-04-02T08:15:00;UNE_DEAP_SEX_AGE_RT_A=2024-05-30T12:00:00',
+      token: [`${TEMPORARY}=2024-04-02T08:15:00`, `${UNEMPLOYMENT}=2024-05-30T12:00:00`].join(';'),
       note: 'last.update 2024-05-30T12:00:00',
     });
     assert.deepEqual(b, a);

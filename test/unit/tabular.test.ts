@@ -12,7 +12,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import ExcelJS from 'exceljs';
 import { formatIssues } from '../../activities/connectors/shared/zod-issues';
 import { type TabularParams, type TabularRecord, tabularConnector } from '../../activities/connectors/tabular';
-import { TABULAR_CATALOG_PARAMS } from '../../activities/connectors/tabular/catalog-params';
+import { TABULAR_CATALOG_PARAMS, tabularCatalogParams } from '../../activities/connectors/tabular/catalog-params';
 import { TabularParamsSchema } from '../../activities/connectors/tabular/params';
 import { canonicalDecimal } from '../../activities/connectors/tabular/row-schema';
 import { RowRejected } from '../../activities/connectors/types';
@@ -34,23 +34,9 @@ function tmpFile(name: string, content: string | Buffer): string {
   return file;
 }
 
-const PARCELS = {
-  columns: {
-    seriesKey: ['parcel_id'],
-    period: 'registered_on',
-    value: 'area_m2',
-    unit: { constant: 'm2' },
-    attributes: ['commune', 'land_use', 'title_type'],
-  },
-  rowSchema: {
-    parcel_id: 'string',
-    commune: 'string',
-    area_m2: 'number',
-    registered_on: 'date',
-    land_use: 'string?',
-    title_type: 'string?',
-  },
-};
+// The cadastre's catalog mapping: one row per parcel, its area as the value.
+const { columns, rowSchema } = tabularCatalogParams('cadastre');
+const PARCELS = { columns, rowSchema };
 
 function context(params: unknown, location?: string, baseUrl = 'http://127.0.0.1:9') {
   return testSourceContext(tabularConnector, { baseUrl, params, event: location ? { location } : undefined });
