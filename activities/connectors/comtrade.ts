@@ -15,7 +15,7 @@ import { parser } from 'stream-json';
 import Assembler from 'stream-json/assembler.js';
 import { z } from 'zod';
 import { FailureType, invalidPayload } from '../../lib/failures';
-import { decimalText } from './shared/decimal';
+import { decimalValue } from './shared/decimal';
 import { withoutSecret } from './shared/secrets';
 import { formatIssues } from './shared/zod-issues';
 import { type Connector, type ObservationRow, type ProbeResult, RowRejected, type SourceContext } from './types';
@@ -421,17 +421,8 @@ async function probe(ctx: Ctx): Promise<ProbeResult> {
 // ---------------------------------------------------------------------------------------------------
 // Transform
 
-const DECIMAL = /^-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?$/;
-
 /** Numbers arrive as their JSON text (the fetch keeps every digit); real numbers are tolerated too. */
-const Amount = z.union(
-  [
-    z.null(),
-    z.number().transform((n) => decimalText(String(n))),
-    z.string().trim().regex(DECIMAL).transform(decimalText),
-  ],
-  { error: 'expected a number or null' },
-);
+const Amount = decimalValue('expected a number or null');
 
 export const ComtradeRecordSchema = z.object({
   period: Text.pipe(z.string().regex(/^\d{4}(?:\d{2})?$/, 'expected YYYY or YYYYMM')),

@@ -13,7 +13,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { configurationError, FailureType, invalidPayload } from '../../lib/failures';
 import { csvRecords } from './shared/csv';
-import { toPlainDecimal } from './shared/decimal';
+import { decimalValue } from './shared/decimal';
 import { formatIssues } from './shared/zod-issues';
 import { type Connector, type ObservationRow, type ProbeResult, RowRejected, type SourceContext } from './types';
 
@@ -202,8 +202,6 @@ async function* fetchDataset(
 // ---------------------------------------------------------------------------------------------------
 // Transform
 
-const DECIMAL = /^-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?$/;
-
 const optionalText = z.string().optional();
 
 export const IlostatRowSchema = z.object({
@@ -214,10 +212,8 @@ export const IlostatRowSchema = z.object({
   classif2: optionalText,
   // A year, a quarter (2023Q1) or a month (2023M01).
   time: z.string().regex(/^\d{4}(?:Q[1-4]|M(?:0[1-9]|1[0-2]))?$/, 'expected a period such as 2023, 2023Q1 or 2023M01'),
-  obs_value: z.union(
-    [z.literal('').transform(() => null), z.string().trim().regex(DECIMAL).transform(toPlainDecimal)],
-    { error: 'expected a number or a blank' },
-  ),
+  // CSV cells are text: a blank is no value; a number takes the one canonical spelling.
+  obs_value: decimalValue('expected a number or a blank'),
   source: optionalText,
   obs_status: optionalText,
   note_classif: optionalText,

@@ -9,6 +9,7 @@
 // and fetch yields one small record per (area, month); transform only validates and maps it.
 import { z } from 'zod';
 import { invalidPayload } from '../../lib/failures';
+import { canonicalDecimal, decimalValue } from './shared/decimal';
 import { formatIssues } from './shared/zod-issues';
 import { type Connector, type ObservationRow, type ProbeResult, RowRejected, type SourceContext } from './types';
 
@@ -258,8 +259,8 @@ class MonthAccumulator {
 
   mean(): string | null {
     if (this.pixelCount === 0) return null;
-    const text = (this.scaledSum / this.pixelCount).toFixed(MEAN_DECIMALS).replace(/\.?0+$/, '');
-    return text === '-0' ? '0' : text;
+    // Rounded to MEAN_DECIMALS on purpose (a mean of scaled integers), then the one canonical spelling.
+    return canonicalDecimal((this.scaledSum / this.pixelCount).toFixed(MEAN_DECIMALS));
   }
 }
 
@@ -339,12 +340,10 @@ async function probe(ctx: Ctx): Promise<ProbeResult> {
   return { token: stamps.join(';'), note: newest ? `latest composite ${newest}` : 'no composites' };
 }
 
-const DECIMAL = /^-?\d+(?:\.\d+)?$/;
-
 export const NdviMonthRecordSchema = z.object({
   area: z.string().min(1),
   month: z.string().regex(/^\d{4}-(?:0[1-9]|1[0-2])$/, 'expected a YYYY-MM month'),
-  meanNdvi: z.string().regex(DECIMAL, 'expected a decimal string').nullable(),
+  meanNdvi: decimalValue('expected a decimal string or null'),
   pixelCount: z.number().int().nonnegative(),
   composites: z.number().int().positive(),
   latestProcDate: z.string().nullable(),

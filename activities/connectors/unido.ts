@@ -17,7 +17,7 @@ import { z } from 'zod';
 import { configurationError, FailureType, invalidPayload } from '../../lib/failures';
 import { redactUrl } from '../http/http-client';
 import { csvRecords } from './shared/csv';
-import { decimalText } from './shared/decimal';
+import { canonicalDecimal } from './shared/decimal';
 import { checksumOfLocation, isUrl, openLocation } from './shared/open-location';
 import { withoutSecret } from './shared/secrets';
 import { formatIssues } from './shared/zod-issues';
@@ -113,12 +113,15 @@ const NULL_CELLS = new Set(['', '...', '..', '…']);
 const PLAIN_NUMBER = /^-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?$/;
 const GROUPED_NUMBER = /^-?\d{1,3}(?:[, \u00a0\u202f]\d{3})+(?:\.\d+)?$/;
 
-/** A cell's value as a decimal string, null when not available, undefined when it is not a number. */
+/**
+ * A cell's value as a canonical decimal string (shared/decimal.ts), null when not available, undefined when
+ * it is not a number; a number beyond the canonical bound throws RowRejected.
+ */
 export function parseValue(cell: string | null): string | null | undefined {
   const t = (cell ?? '').trim();
   if (NULL_CELLS.has(t)) return null;
-  if (PLAIN_NUMBER.test(t)) return decimalText(t);
-  if (GROUPED_NUMBER.test(t)) return decimalText(t.replace(/[, \u00a0\u202f]/g, ''));
+  if (PLAIN_NUMBER.test(t)) return canonicalDecimal(t);
+  if (GROUPED_NUMBER.test(t)) return canonicalDecimal(t.replace(/[, \u00a0\u202f]/g, ''));
   return undefined;
 }
 
@@ -175,7 +178,13 @@ export function transformUnidoRecord(raw: unknown): ObservationRow[] {
   if (entries.length === 0) throw new RowRejected(`${label()}: no year`);
   return entries.map(([year, cell]) => {
     if (!/^\d{4}$/.test(year)) throw new RowRejected(`${label()}: year ${JSON.stringify(year)} is not a year`);
-    const value = parseValue(cell);
+    let value: string | null | undefined;
+    try {
+      value = parseValue(cell);
+    } catch (err) {
+      if (err instanceof RowRejected) throw new RowRejected(`${label()}: value for ${year}: ${err.message}`);
+      throw err;
+    }
     if (value === undefined) {
       throw new RowRejected(`${label()}: value ${JSON.stringify(cell)} for ${year} is not a number`);
     }

@@ -313,6 +313,26 @@ describe('FAOSTAT api route', () => {
     assert.deepEqual(rowsOf(records, c.params), rowsOf(bulk, c.params));
   });
 
+  test('the bulk text "12.500000" and the API number 12.5 give the identical observation', async () => {
+    fx.setValue('53', '56', '5312', '2020', '12.500000');
+    const api = await collect(faostatConnector.fetch(apiCtx()));
+    const bulk = await collect(faostatConnector.fetch(ctx()));
+    const pick = (records: unknown[]) =>
+      records.find(
+        (r) =>
+          (r as FaostatRow)['Item Code'] === '56' &&
+          (r as FaostatRow).Year === '2020' &&
+          (r as FaostatRow)['Element Code'] === '5312',
+      );
+    assert.equal((pick(bulk) as FaostatRow).Value, '12.500000', 'the bulk file spells it with zeros');
+    assert.equal((pick(api) as { Value: unknown }).Value, 12.5, 'the API sends a JSON number');
+    const params = FaostatParamsSchema.parse({});
+    const [fromBulk] = transformFaostatRecord(pick(bulk), params);
+    const [fromApi] = transformFaostatRecord(pick(api), params);
+    assert.equal(fromBulk?.value, '12.5');
+    assert.deepEqual(fromApi, fromBulk);
+  });
+
   test('bad credentials: a non-retryable failure saying how to set them, never the password', async () => {
     await assertFailure(
       faostatConnector.probe(apiCtx({}, { apiKey: 'wrong-password' })),

@@ -14,7 +14,6 @@ import { formatIssues } from '../../activities/connectors/shared/zod-issues';
 import { type TabularParams, type TabularRecord, tabularConnector } from '../../activities/connectors/tabular';
 import { TABULAR_CATALOG_PARAMS, tabularCatalogParams } from '../../activities/connectors/tabular/catalog-params';
 import { TabularParamsSchema } from '../../activities/connectors/tabular/params';
-import { canonicalDecimal } from '../../activities/connectors/tabular/row-schema';
 import { RowRejected } from '../../activities/connectors/types';
 import { FailureType } from '../../lib/failures';
 import { catalog } from '../../prisma/catalog';
@@ -210,17 +209,18 @@ describe('tabular row schema and transform', () => {
     );
   });
 
-  test('canonical decimals: one spelling per number', () => {
-    const cases: Array<[string, string]> = [
-      ['007.50', '7.5'],
-      ['+12', '12'],
-      ['-0.0', '0'],
-      ['1e3', '1000'],
-      ['1.5E-3', '0.0015'],
-      ['.5', '0.5'],
-      ['12345678901234567890.10', '12345678901234567890.1'],
-    ];
-    for (const [input, expected] of cases) assert.equal(canonicalDecimal(input), expected, input);
+  test('number cells take the one canonical spelling (shared/decimal.ts), its bound included', () => {
+    const value = (area_m2: string | number) => tabularConnector.transform(row({ ...good, area_m2 }), params)[0]?.value;
+    assert.equal(value('+007.50'), '7.5');
+    assert.equal(value('1.5E-3'), '0.0015');
+    assert.equal(value(1e21), '1000000000000000000000');
+    assert.equal(value('-0.0'), '0');
+    assert.throws(
+      () => tabularConnector.transform(row({ ...good, area_m2: '1e999999999' }, 7), params),
+      (err: unknown) =>
+        err instanceof RowRejected &&
+        /^row 7: column "area_m2": "1e999999999" is out of range: .* more than 1000$/.test(err.message),
+    );
   });
 });
 

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { toPlainDecimal } from '../../activities/connectors/shared/decimal';
 import { RowRejected, type SourceContext } from '../../activities/connectors/types';
 import {
   parseWorldBankPage,
@@ -136,12 +135,12 @@ describe('World Bank transform', () => {
     ]);
   });
 
-  test('null value stays null; numeric strings are kept; no exponents', () => {
+  test('null value stays null; numbers take the one canonical spelling (no exponents, no trailing zeros)', () => {
     assert.equal(transform(record({ value: null }))[0]?.value, null);
-    assert.equal(transform(record({ value: '12.50' }))[0]?.value, '12.50');
+    assert.equal(transform(record({ value: '12.50' }))[0]?.value, '12.5');
     assert.equal(transform(record({ value: 1e21 }))[0]?.value, '1000000000000000000000');
     assert.equal(transform(record({ value: -1.5e-7 }))[0]?.value, '-0.00000015');
-    assert.equal(toPlainDecimal('2.50e2'), '250');
+    assert.equal(transform(record({ value: '2.50e2' }))[0]?.value, '250');
   });
 
   test('falls back to country.id when countryiso3code is empty; keeps unit and flags', () => {

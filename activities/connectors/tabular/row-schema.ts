@@ -4,7 +4,7 @@
 // Cells arrive as the readers deliver them (CSV text, XLSX numbers, JSON numbers kept as text so that no
 // float rounding happens) and leave as canonical values, so the same content always hashes the same.
 import { z } from 'zod';
-import { toPlainDecimal } from '../shared/decimal';
+import { parseDecimal } from '../shared/decimal';
 
 export const COLUMN_TYPES = ['string', 'number', 'integer', 'date', 'boolean'] as const;
 export type ColumnType = (typeof COLUMN_TYPES)[number];
@@ -32,22 +32,9 @@ export interface RowSchemaOptions {
   decimalSeparator: '.' | ',';
 }
 
-const DECIMAL = /^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/;
 const INTEGER = /^[-+]?\d+$/;
 const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
 const BOOLEANS: Record<string, boolean> = { true: true, false: false, yes: true, no: false, oui: true, non: false };
-
-/** "+007.50" → "7.5", "1e3" → "1000", "-0" → "0": one spelling per number, so reformatting is no change. */
-export function canonicalDecimal(text: string): string {
-  let s = toPlainDecimal(text.replace(/^\+/, ''));
-  const negative = s.startsWith('-');
-  if (negative) s = s.slice(1);
-  let [int = '', frac = ''] = s.split('.');
-  int = int.replace(/^0+(?=\d)/, '') || '0';
-  frac = frac.replace(/0+$/, '');
-  const plain = frac ? `${int}.${frac}` : int;
-  return negative && plain !== '0' ? `-${plain}` : plain;
-}
 
 /** A real calendar date: rejects 2023-02-30, which Date.UTC would roll over into March. */
 function isCalendarDate(y: number, m: number, d: number): boolean {
@@ -55,7 +42,7 @@ function isCalendarDate(y: number, m: number, d: number): boolean {
   return date.getUTCFullYear() === y && date.getUTCMonth() === m - 1 && date.getUTCDate() === d;
 }
 
-type Parsed = { value: Value } | { expected: string };
+type Parsed = { value: Value } | { expected: string } | { problem: string };
 
 function parseCell(type: ColumnType, cell: string | number, decimalSeparator: '.' | ','): Parsed {
   const text = String(cell);
@@ -66,9 +53,11 @@ function parseCell(type: ColumnType, cell: string | number, decimalSeparator: '.
       // Readers give numbers as JS numbers (XLSX) or as their source text; only text carries a locale.
       const normalized = typeof cell === 'string' && decimalSeparator === ',' ? text.replace(',', '.') : text;
       const localeClash = typeof cell === 'string' && decimalSeparator === ',' && text.includes('.');
-      return DECIMAL.test(normalized) && !localeClash
-        ? { value: canonicalDecimal(normalized) }
-        : { expected: decimalSeparator === ',' ? 'a number with a decimal comma (e.g. 12,5)' : 'a number' };
+      // One canonical spelling for every connector (shared/decimal.ts): "+007.50" → "7.5", "1e3" → "1000".
+      const parsed = localeClash ? undefined : parseDecimal(normalized);
+      if (parsed && 'value' in parsed) return parsed;
+      if (parsed && !parsed.reason.startsWith('expected')) return { problem: parsed.reason };
+      return { expected: decimalSeparator === ',' ? 'a number with a decimal comma (e.g. 12,5)' : 'a number' };
     }
     case 'integer': {
       const n = Number(text);
@@ -104,7 +93,8 @@ function columnSchema(spec: ColumnSpec, decimalSeparator: '.' | ',') {
     }
     const parsed = parseCell(spec.type, cell, decimalSeparator);
     if ('value' in parsed) return parsed.value;
-    ctx.addIssue({ code: 'custom', input, message: `expected ${parsed.expected}, got ${shown(cell)}` });
+    const message = 'problem' in parsed ? parsed.problem : `expected ${parsed.expected}, got ${shown(cell)}`;
+    ctx.addIssue({ code: 'custom', input, message });
     return z.NEVER;
   });
 }
