@@ -1,6 +1,7 @@
 // Every setting TEDI reads from the environment, validated once at start-up.
 // A bad value stops start-up with a message that names the variable and says how to fix it.
 import { z } from 'zod';
+import { redactUrlsInText } from './redact';
 
 const port = z.coerce.number().int().min(1).max(65535);
 
@@ -66,6 +67,21 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/** Variables whose value is never printed, not even in part: the message says what is wrong with it instead. */
+const SECRET_VARIABLES = new Set(['TEDI_SECRET_KEY']);
+
+/**
+ * How a bad value appears in the error: a secret only by its shape (length, hex or not), anything else
+ * as written with the password of a connection URL (and credential parameters) masked.
+ */
+function shownValue(name: string, value: string): string {
+  if (SECRET_VARIABLES.has(name)) {
+    const hex = /^[0-9a-fA-F]*$/.test(value) ? 'hex' : 'not hex';
+    return ` (value not shown: ${value.length} characters, ${hex})`;
+  }
+  return `=${JSON.stringify(redactUrlsInText(value))}`;
+}
+
 /** Parses `env` (default: process.env); throws ConfigError listing every bad variable and its fix. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   // Empty strings mean "unset" for optional variables, the way shells and compose files write them.
@@ -74,7 +90,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (parsed.success) return parsed.data;
   const lines = parsed.error.issues.map((issue) => {
     const name = String(issue.path[0]);
-    return `  ${name}=${JSON.stringify(env[name] ?? '')}: ${issue.message}`;
+    return `  ${name}${shownValue(name, env[name] ?? '')}: ${issue.message}`;
   });
   throw new ConfigError(
     `Invalid configuration:\n${lines.join('\n')}\nFix these environment variables and start again.`,

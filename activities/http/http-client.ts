@@ -3,6 +3,7 @@
 // can help, so every connector gets the same retry behaviour without writing any of it.
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../../lib/failures';
+import { CREDENTIAL_NAME, redactUrl, SecretMasker } from '../../lib/redact';
 
 export interface HttpClientOptions {
   /** Requests per second allowed to this source (DataSourceConfig.rateLimitPerSecond). */
@@ -10,6 +11,12 @@ export interface HttpClientOptions {
   timeoutMs: number;
   /** Headers sent with every request (e.g. auth). Never logged. */
   headers?: Record<string, string>;
+  /**
+   * Credential values (API key, password) to mask in every error this client builds, in every encoding
+   * (lib/redact.ts). Credentials the client sends in a credential-named header, query parameter or form
+   * field (key, token, password, authorization…) are added on their own.
+   */
+  secrets?: readonly (string | undefined)[];
   /** Cancellation from the activity context. */
   signal?: AbortSignal;
   /** Called with the byte count of each response chunk that streams through. */
@@ -37,18 +44,8 @@ export function parseRetryAfter(value: string | null, now = Date.now()): number 
   return Math.max(0, date - now);
 }
 
-/** Strips query parameters that carry credentials before a URL goes into an error message. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    for (const key of [...u.searchParams.keys()]) {
-      if (/key|token|secret|password|signature/i.test(key)) u.searchParams.set(key, '***');
-    }
-    return u.toString();
-  } catch {
-    return '<unparseable url>';
-  }
-}
+/** Strips credentials (URL password, key/token/secret… parameters) before a URL goes into an error message. */
+export { redactUrl };
 
 /**
  * A deadline that can be pushed back: `timeoutMs` bounds the wait for response headers and then each
@@ -81,11 +78,83 @@ class IdleTimeout extends Error {
   }
 }
 
+/** A value guessed to be a credential from its header or parameter name is masked from this length on. */
+const LEARNED_SECRET_MIN_LENGTH = 6;
+
 export class HttpClient {
   private nextSlotAt = 0;
   private readonly deadlines = new WeakMap<Response, IdleDeadline>();
 
-  constructor(private readonly options: HttpClientOptions) {}
+  /** Every credential value this client was given or has sent: masked in every error it lets out. */
+  private readonly secrets = new Set<string>();
+  private masker = new SecretMasker([]);
+
+  constructor(private readonly options: HttpClientOptions) {
+    this.learn(options.secrets ?? [], true);
+    this.learnHeaders(options.headers);
+  }
+
+  /** `text` with every credential this client has sent masked, in every encoding (lib/redact.ts). */
+  redact(text: string): string {
+    return this.masker.mask(text);
+  }
+
+  /** `err` masked in place (message, stack, cause chain), keeping its type and retry behaviour. */
+  redactError<T>(err: T): T {
+    return this.masker.maskError(err);
+  }
+
+  private learn(values: Iterable<string | undefined>, explicit = false): void {
+    const before = this.secrets.size;
+    for (const value of values) {
+      // A guessed credential (by its header or parameter name) must look like one: a short value such as
+      // `format=1` would otherwise be masked all over every message.
+      if (value && (explicit || value.length >= LEARNED_SECRET_MIN_LENGTH)) this.secrets.add(value);
+    }
+    if (this.secrets.size !== before) this.masker = new SecretMasker(this.secrets);
+  }
+
+  /** Credential-named headers: the whole value, the token after its scheme, and a Basic pair decoded. */
+  private learnHeaders(headers: Record<string, string> | undefined): void {
+    for (const [name, value] of Object.entries(headers ?? {})) {
+      if (!CREDENTIAL_NAME.test(name) && !/^(cookie|proxy-authorization)$/i.test(name)) continue;
+      const values = [value];
+      const scheme = /^([A-Za-z][\w-]*)\s+(\S.*)$/.exec(value);
+      if (scheme) {
+        values.push(scheme[2]!);
+        if (scheme[1]!.toLowerCase() === 'basic') {
+          const pair = Buffer.from(scheme[2]!, 'base64').toString('utf8');
+          values.push(pair, pair.slice(pair.indexOf(':') + 1));
+        }
+      }
+      this.learn(values);
+    }
+  }
+
+  /** The credentials one request carries: headers, URL password, credential-named query and form fields. */
+  private learnRequest(url: string, opts: RequestOptions): void {
+    this.learnHeaders(opts.headers);
+    const fields: Array<[string, string]> = [];
+    try {
+      const u = new URL(url);
+      if (u.password) this.learn([decodeURIComponent(u.password)], true);
+      fields.push(...u.searchParams);
+    } catch {
+      // fetch reports an unparseable URL itself
+    }
+    if (opts.body instanceof URLSearchParams) fields.push(...opts.body);
+    this.learn(fields.filter(([k]) => CREDENTIAL_NAME.test(k)).map(([, v]) => v));
+  }
+
+  /** Sends a request; resolves with a 2xx (or accepted) response, otherwise throws a typed ApplicationFailure. */
+  async request(url: string, opts: RequestOptions = {}): Promise<Response> {
+    this.learnRequest(url, opts);
+    try {
+      return await this.send(url, opts);
+    } catch (err) {
+      throw this.redactError(err);
+    }
+  }
 
   /** Waits for this source's next rate-limit slot (calls_per_second of the seed's connectors). */
   private async throttle(): Promise<void> {
@@ -104,8 +173,7 @@ export class HttpClient {
     return ApplicationFailure.create({ message: `${where}: ${reason}`, type: FailureType.SourceUnavailable, cause: e });
   }
 
-  /** Sends a request; resolves with a 2xx (or accepted) response, otherwise throws a typed ApplicationFailure. */
-  async request(url: string, opts: RequestOptions = {}): Promise<Response> {
+  private async send(url: string, opts: RequestOptions): Promise<Response> {
     await this.throttle();
     const where = `${this.options.sourceName} ${opts.method ?? 'GET'} ${redactUrl(url)}`;
     const deadline = new IdleDeadline(this.options.timeoutMs);
@@ -153,9 +221,11 @@ export class HttpClient {
     try {
       return JSON.parse(text);
     } catch {
-      throw ApplicationFailure.nonRetryable(
-        `${this.options.sourceName}: ${redactUrl(url)} did not return JSON (starts with ${JSON.stringify(text.slice(0, 80))})`,
-        FailureType.InvalidPayload,
+      throw this.redactError(
+        ApplicationFailure.nonRetryable(
+          `${this.options.sourceName}: ${redactUrl(url)} did not return JSON (starts with ${JSON.stringify(text.slice(0, 80))})`,
+          FailureType.InvalidPayload,
+        ),
       );
     }
   }
@@ -181,9 +251,11 @@ export class HttpClient {
         yield Buffer.from(chunk);
       }
     } catch (err) {
-      if (this.options.signal?.aborted) throw err;
+      if (this.options.signal?.aborted) throw this.redactError(err);
       const reason = deadline?.controller.signal.aborted ? deadline.controller.signal.reason : err;
-      throw this.unavailable(`${this.options.sourceName} ${redactUrl(res.url)} (while reading the body)`, reason);
+      throw this.redactError(
+        this.unavailable(`${this.options.sourceName} ${redactUrl(res.url)} (while reading the body)`, reason),
+      );
     } finally {
       deadline?.clear();
     }

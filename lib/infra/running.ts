@@ -3,6 +3,7 @@
 import { Client, Connection } from '@temporalio/client';
 import type { AppConfig } from '../config';
 import { type Database, openDatabase } from '../db';
+import { redactUrlsInText } from '../redact';
 import { databaseUrlOf, temporalAddressOf } from './addresses';
 import { canConnect } from './postgres';
 import { canReach } from './temporal-server';
@@ -21,7 +22,7 @@ export async function connectToRunning(config: AppConfig): Promise<Running> {
   const address = temporalAddressOf(config);
   if (!(await canConnect(url))) {
     throw new Error(
-      `Cannot reach PostgreSQL at ${url.replace(/:[^:@/]+@/, ':***@')}: start TEDI with \`npm start\` or set DATABASE_URL.`,
+      `Cannot reach PostgreSQL at ${redactUrlsInText(url)}: start TEDI with \`npm start\` or set DATABASE_URL.`,
     );
   }
   if (!(await canReach(address))) {

@@ -12,6 +12,7 @@ import { databaseUrlOf, temporalAddressOf } from '../../lib/infra/addresses';
 import { canConnect } from '../../lib/infra/postgres';
 import type { Running } from '../../lib/infra/running';
 import { canReach } from '../../lib/infra/temporal-server';
+import { redactUrlsInText } from '../../lib/redact';
 import { OperationFailed } from './errors';
 
 export interface TemporalHandle {
@@ -26,7 +27,7 @@ export async function openDatabaseOrExplain(config: AppConfig): Promise<Database
   const url = databaseUrlOf(config);
   if (!(await canConnect(url))) {
     throw new OperationFailed(
-      `Cannot reach PostgreSQL at ${url.replace(/:[^:@/]+@/, ':***@')}: ${START_HINT} or set DATABASE_URL.`,
+      `Cannot reach PostgreSQL at ${redactUrlsInText(url)}: ${START_HINT} or set DATABASE_URL.`,
     );
   }
   const { openDatabase } = await import('../../lib/db');
