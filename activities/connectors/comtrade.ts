@@ -6,7 +6,11 @@
 //  - the body is {"elapsedTime","count","data":[…],"error":""}; a non-empty `error` is the API refusing;
 //  - no paging: a result is silently cut at the row cap, so a response holding exactly the cap is incomplete;
 //  - change signal: /public/v1/getDa (keyless) or /data/v1/getDa (key) list a datasetChecksum per period;
-//  - 429, or 403 with Retry-After, is throttling (the HttpClient turns both into RateLimited).
+//  - 429, or 403 with Retry-After, is throttling (the HttpClient turns both into RateLimited);
+//  - without motCode=0, customsCode=C00 and partner2Code=0 the answer holds, per commodity, the total row
+//    AND its breakdown rows (mode of transport, customs procedure, second partner), all with the same
+//    reporter, flow, partner and commodity; client libraries send the three fixed, and so do we
+//    (TOTALS_FILTER). See transform for how a breakdown row that still arrives is kept apart.
 // Bodies are streamed with stream-json (a keyed result may hold 100,000 rows), numbers kept as their text.
 import crypto from 'node:crypto';
 import { pipeline, Readable } from 'node:stream';
@@ -273,6 +277,13 @@ function endpointUrl(ctx: Ctx, endpoint: 'get' | 'getDa', query: Record<string, 
   return `${ctx.baseUrl}/${path}/${typeCode}/${freqCode}/${clCode}?${new URLSearchParams(query)}`;
 }
 
+/**
+ * The breakdown codes meaning "all of them": total over every mode of transport (motCode 0), customs
+ * procedure (C00) and second partner (0, World). Sent with every data request, so that each flow,
+ * partner and commodity comes back as its total row only, never next to its sea-freight part.
+ */
+export const TOTALS_FILTER = { motCode: '0', customsCode: 'C00', partner2Code: '0' } as const;
+
 export function dataUrl(ctx: Ctx, period: string, maxRecords: number): string {
   const p = ctx.params;
   return endpointUrl(ctx, 'get', {
@@ -282,6 +293,7 @@ export function dataUrl(ctx: Ctx, period: string, maxRecords: number): string {
     flowCode: p.flowCodes.join(','),
     cmdCode: p.cmdCodes.join(','),
     // Totals over partner2, customs procedure and mode of transport: one row per flow, partner and commodity.
+    ...TOTALS_FILTER,
     breakdownMode: 'classic',
     includeDesc: 'true',
     maxRecords: String(maxRecords),
@@ -315,6 +327,9 @@ const KEPT_FIELDS = [
   'flowDesc',
   'partnerCode',
   'partnerISO',
+  'partner2Code',
+  'customsCode',
+  'motCode',
   'cmdCode',
   'cmdDesc',
   'primaryValue',
@@ -386,11 +401,14 @@ export const AvailabilityRowSchema = z.object({
 function queryFingerprint(ctx: Ctx): string {
   const { periods: _periods, ...query } = ctx.params;
   const mode = ctx.credentials.apiKey ? 'key' : 'preview';
-  return crypto
-    .createHash('sha256')
-    .update(JSON.stringify([mode, query]))
-    .digest('hex')
-    .slice(0, 12);
+  return (
+    crypto
+      .createHash('sha256')
+      // The totals filter is part of what is asked: adding it re-fetched data stored before it existed.
+      .update(JSON.stringify([mode, query, TOTALS_FILTER]))
+      .digest('hex')
+      .slice(0, 12)
+  );
 }
 
 async function probe(ctx: Ctx): Promise<ProbeResult> {
@@ -436,6 +454,10 @@ export const ComtradeRecordSchema = z.object({
   netWgt: Amount.optional(),
   qty: Amount.optional(),
   qtyUnitAbbr: z.string().nullish(),
+  // Breakdown codes; absent (an older or trimmed body) means the total, which is what the request asks for.
+  motCode: Text.pipe(z.string().trim().min(1, 'motCode is empty')).default(TOTALS_FILTER.motCode),
+  customsCode: Text.pipe(z.string().trim().min(1, 'customsCode is empty')).default(TOTALS_FILTER.customsCode),
+  partner2Code: Text.pipe(z.string().regex(M49, 'expected an M49 code')).default(TOTALS_FILTER.partner2Code),
   capped: z.literal(true).optional(),
 });
 
@@ -460,11 +482,23 @@ export function transformComtradeRecord(raw: unknown): ObservationRow[] {
     qtyUnit: r.qtyUnitAbbr && r.qtyUnitAbbr !== 'N/A' ? r.qtyUnitAbbr : undefined,
     cmdDesc: r.cmdDesc ?? undefined,
     flowDesc: r.flowDesc ?? undefined,
+    // Kept on every row, so that a stored value says what it is the total of.
+    motCode: r.motCode,
+    customsCode: r.customsCode,
+    partner2Code: r.partner2Code,
     capped: r.capped,
   };
+  // A total row (motCode 0, customsCode C00, partner2Code 0: what every request asks for) keeps the plain
+  // key, so series stay where they were. A breakdown row, should one still arrive, gets its codes in the
+  // key: it is a different series (e.g. exports by sea), never a second value for the total's key.
+  const total =
+    r.motCode === TOTALS_FILTER.motCode &&
+    r.customsCode === TOTALS_FILTER.customsCode &&
+    r.partner2Code === TOTALS_FILTER.partner2Code;
+  const breakdown = total ? '' : `|mot:${r.motCode}|customs:${r.customsCode}|partner2:${r.partner2Code}`;
   return [
     {
-      seriesKey: `comtrade|${r.reporterCode}|${r.flowCode}|${r.partnerCode}|${r.cmdCode}`,
+      seriesKey: `comtrade|${r.reporterCode}|${r.flowCode}|${r.partnerCode}|${r.cmdCode}${breakdown}`,
       period: periodLabel(r.period),
       value: r.primaryValue,
       unit: 'USD',

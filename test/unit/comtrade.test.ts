@@ -121,6 +121,9 @@ describe('UN Comtrade fetch without a key (preview)', () => {
       flowDesc: 'Export',
       partnerCode: '0',
       partnerISO: 'W00',
+      partner2Code: '0',
+      customsCode: 'C00',
+      motCode: '0',
       cmdCode: 'TOTAL',
       cmdDesc: 'All Commodities',
       primaryValue: '3041254787.12',
@@ -131,6 +134,40 @@ describe('UN Comtrade fetch without a key (preview)', () => {
     });
     assert.ok(c.logs.some((l) => /no subscription key configured.*at most 500 rows/.test(l)));
     assert.ok(!c.logs.some((l) => /CAPPED/.test(l)));
+  });
+
+  test('every data request asks for totals: motCode=0, customsCode=C00, partner2Code=0', async () => {
+    const records = (await collect(comtradeConnector.fetch(ctx({ cmdCodes: ['TOTAL', 'AG2'] })))) as Record<
+      string,
+      unknown
+    >[];
+    for (const r of server.requests) {
+      assert.deepEqual(
+        [r.query.get('motCode'), r.query.get('customsCode'), r.query.get('partner2Code')],
+        ['0', 'C00', '0'],
+      );
+    }
+    assert.equal(records.length, 20, '2 periods x 2 flows x (TOTAL + 4 chapters), no breakdown row');
+    assert.ok(records.every((r) => r.motCode === '0' && r.customsCode === 'C00' && r.partner2Code === '0'));
+    const rows = records.flatMap((r) => transformComtradeRecord(r));
+    const keys = rows.map((r) => `${r.seriesKey} ${r.period}`);
+    assert.equal(new Set(keys).size, keys.length, 'one row per series and period');
+    const exports = rows.find((r) => r.seriesKey === 'comtrade|204|X|0|TOTAL' && r.period === '2022');
+    assert.equal(exports?.value, '3041254787.12', 'the total, not its sea-freight part');
+
+    // The fixture answers like the API: without the filters, each total comes with its breakdown rows.
+    const plain = await fetch(
+      `${server.url}/public/v1/preview/C/A/HS?reporterCode=204&period=2022&cmdCode=TOTAL&flowCode=X`,
+    );
+    const body = (await plain.json()) as { data: Array<{ motCode: number; primaryValue: number }> };
+    assert.deepEqual(
+      body.data.map((d) => [d.motCode, d.primaryValue]),
+      [
+        [0, 3041254787.12],
+        [2100, 2128878350.98],
+        [3200, 912376436.14],
+      ],
+    );
   });
 
   test('a preview holding exactly 500 rows is ingested, marked capped and logged loudly', async () => {
@@ -330,10 +367,26 @@ describe('UN Comtrade transform', () => {
           qtyUnit: 'kg',
           cmdDesc: 'Cotton',
           flowDesc: 'Export',
+          motCode: '0',
+          customsCode: 'C00',
+          partner2Code: '0',
           capped: undefined,
         },
       },
     ]);
+  });
+
+  test('a breakdown row is its own series, never a second value for the total key', () => {
+    const total = transformComtradeRecord(record({ motCode: 0, customsCode: 'C00', partner2Code: 0 }))[0];
+    assert.equal(total?.seriesKey, 'comtrade|204|X|0|52');
+    const sea = transformComtradeRecord(record({ motCode: 2100, primaryValue: 288641975.23 }))[0];
+    assert.equal(sea?.seriesKey, 'comtrade|204|X|0|52|mot:2100|customs:C00|partner2:0');
+    assert.deepEqual(
+      [sea?.attributes?.motCode, sea?.attributes?.customsCode, sea?.attributes?.partner2Code],
+      ['2100', 'C00', '0'],
+    );
+    const customs = transformComtradeRecord(record({ customsCode: 'C01', partner2Code: '384' }))[0];
+    assert.equal(customs?.seriesKey, 'comtrade|204|X|0|52|mot:0|customs:C01|partner2:384');
   });
 
   test('tolerates plain numbers, null value and N/A units; monthly periods become YYYY-MM', () => {

@@ -103,7 +103,29 @@ describe('un_comtrade', () => {
       qty: '0',
       cmdDesc: 'All Commodities',
       flowDesc: 'Export',
+      motCode: '0',
+      customsCode: 'C00',
+      partner2Code: '0',
     });
+  });
+
+  test('the stored export value is the total over every mode of transport, not its sea-freight part', async () => {
+    // The fixture, like the API, sends breakdown rows (sea 70 %, road 30 %) unless the request fixes the
+    // totals filter; the run above asked for totals, so only total rows were staged and stored.
+    const previews = h.fixture.requests.filter((r) => r.path.endsWith('/public/v1/preview/C/A/HS'));
+    assert.ok(previews.length >= 2);
+    for (const { query: q } of previews) {
+      assert.deepEqual([q.get('motCode'), q.get('customsCode'), q.get('partner2Code')], ['0', 'C00', '0']);
+    }
+    const rows = await observationsAsOf(h.db.pool, await h.versionId(SOURCE), { seriesKey: 'comtrade|204|X|0|TOTAL' });
+    const exports2022 = rows.find((r) => r.period === '2022')?.value;
+    assert.equal(exports2022, '3041254787.12', 'the total');
+    assert.notEqual(exports2022, String(Math.round(3041254787.12 * 70) / 100), 'not the sea-freight part');
+    const all = await observationsAsOf(h.db.pool, await h.versionId(SOURCE));
+    assert.ok(
+      all.every((r) => !r.seriesKey.includes('|mot:')),
+      'no breakdown series was stored',
+    );
   });
 
   test('an unchanged getDa probe is a no_change run: one request, no new revision', async () => {
