@@ -19,6 +19,18 @@ export const FailureType = {
   TooManyRejects: 'TooManyRejects',
   /** The catalog row or its params are invalid: fix the catalog, then trigger again. */
   ConfigurationError: 'ConfigurationError',
+  /**
+   * The snapshot would empty or shrink the dataset beyond its threshold, or repeats a key: it is not
+   * loaded, the current revision stays, and an operator may accept it for one run (activities/store/snapshot-guard.ts).
+   */
+  SuspiciousSnapshot: 'SuspiciousSnapshot',
+  /**
+   * A stage found fewer staged rows than the previous stage recorded (e.g. PostgreSQL emptied its
+   * unlogged staging tables in crash recovery): the workflow re-runs the stages from fetch.
+   */
+  StagingLost: 'StagingLost',
+  /** TEDI's own database was unreachable or dropped the connection: retried on its own short schedule. */
+  DatabaseUnavailable: 'DatabaseUnavailable',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 
@@ -28,6 +40,10 @@ export const NON_RETRYABLE_FAILURES: FailureType[] = [
   FailureType.InvalidPayload,
   FailureType.TooManyRejects,
   FailureType.ConfigurationError,
+  FailureType.SuspiciousSnapshot,
+  // Not retried by Temporal's policy: the workflow handles these two itself (re-run from fetch; wait for the database).
+  FailureType.StagingLost,
+  FailureType.DatabaseUnavailable,
 ];
 
 export function invalidPayload(message: string): ApplicationFailure {

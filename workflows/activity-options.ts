@@ -41,6 +41,11 @@ export function streamingOptions(override?: RetryOverride): ActivityOptions {
   };
 }
 
+/** The load is one long transaction; it heartbeats too, so a worker that dies mid-load is noticed as quickly. */
 export function loadOptions(override?: RetryOverride): ActivityOptions {
-  return { startToCloseTimeout: '2 hours', retry: sourceRetry(override) };
+  return {
+    startToCloseTimeout: '2 hours',
+    heartbeatTimeout: override?.heartbeatTimeoutMs ?? '2 minutes',
+    retry: sourceRetry(override),
+  };
 }

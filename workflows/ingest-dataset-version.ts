@@ -18,6 +18,7 @@ import { FailureType } from '../lib/failures';
 import { OutcomeKey, runningIngestionAttributes } from '../lib/search-attributes';
 import { bookkeeping, loadOptions, probeOptions, type RetryOverride, streamingOptions } from './activity-options';
 import { type IngestionProgress, ingestionProgressQuery } from './definitions';
+import { failureTypeOf, MAX_STAGING_PASSES, retryWhileDatabaseDown } from './failure-handling';
 
 /** Which version to ingest: `datasetVersionId`, or `source` (+ `version`, default "current") as operators type it. */
 export interface IngestInput extends VersionRef {
@@ -29,6 +30,11 @@ export interface IngestInput extends VersionRef {
   maxRejectRatio?: number;
   /** On-event and file sources: the file path or URL to ingest (its checksum is the probe). */
   event?: EventInput;
+  /**
+   * Accept, for this run only, a snapshot the guards would refuse as empty or shrunken (more than the
+   * source's max_removed_ratio of current rows removed). The acceptance is recorded in the log row.
+   */
+  acceptRemovals?: boolean;
 }
 
 export interface IngestResult {
@@ -105,33 +111,26 @@ export async function ingestDatasetVersion(input: IngestInput): Promise<IngestRe
     return result;
   };
 
-  // A file an operator hands in is an explicit request: it runs even where automatic checks would not.
-  if (!plan.checkable && !input.force && !input.event) {
-    return finish(emptyResult('skipped', plan, plan.blockedReason ?? 'not checkable'));
-  }
-
-  try {
-    progress.stage = 'probe';
-    const probe = await probeSource({ datasetVersionId: plan.datasetVersionId, event: input.event });
-    if (!input.force && probe.token !== null && probe.token === plan.lastProbeToken && plan.lastChecksum !== null) {
-      return finish(emptyResult('no_change', plan, `probe unchanged (${probe.note ?? probe.token})`), {
-        probeToken: probe.token,
-      });
-    }
-
+  /** fetch → transform → load, each stage checked against the previous one's count. */
+  async function fetchTransformLoad(probeToken: string | null): Promise<IngestResult> {
     progress.stage = 'fetch';
-    const fetched = await fetchToStaging({ datasetVersionId: plan.datasetVersionId, event: input.event });
+    const fetched = await retryWhileDatabaseDown(() =>
+      fetchToStaging({ datasetVersionId: plan.datasetVersionId, event: input.event }),
+    );
     progress.recordsFetched = fetched.records;
 
     progress.stage = 'transform';
-    const transformed = await transformStaged({
-      datasetVersionId: plan.datasetVersionId,
-      logId: plan.logId,
-      maxRejectRatio: input.maxRejectRatio,
-      event: input.event,
-    });
+    const transformed = await retryWhileDatabaseDown(() =>
+      transformStaged({
+        datasetVersionId: plan.datasetVersionId,
+        logId: plan.logId,
+        expectedRecords: fetched.records,
+        maxRejectRatio: input.maxRejectRatio,
+        event: input.event,
+      }),
+    );
     progress.rowsTransformed = transformed.rows;
-    const common = { probeToken: probe.token, bytesFetched: fetched.bytes };
+    const common = { probeToken, bytesFetched: fetched.bytes };
 
     if (!input.force && transformed.checksum === plan.lastChecksum) {
       return finish(
@@ -145,27 +144,62 @@ export async function ingestDatasetVersion(input: IngestInput): Promise<IngestRe
     }
 
     progress.stage = 'load';
-    const loaded = await loadRevision({
-      datasetVersionId: plan.datasetVersionId,
-      checksum: transformed.checksum,
-      probeToken: probe.token,
-    });
+    const loaded = await retryWhileDatabaseDown(() =>
+      loadRevision({
+        datasetVersionId: plan.datasetVersionId,
+        checksum: transformed.checksum,
+        probeToken,
+        expectedRows: transformed.rows,
+        rejectedRows: transformed.rejected,
+        acceptRemovals: input.acceptRemovals,
+      }),
+    );
     progress.revision = loaded.revision;
+    const kept = loaded.recordsKept
+      ? `${loaded.recordsKept} current rows absent from a snapshot with rejected rows were kept at their last good value`
+      : undefined;
     return finish(
       {
         status: loaded.changed ? 'success' : 'no_change',
         hasChanges: loaded.changed,
-        revision: loaded.revision,
+        // No change keeps the current revision current.
+        revision: loaded.changed ? loaded.revision : plan.currentRevision,
         recordsAdded: loaded.recordsAdded,
         recordsUpdated: loaded.recordsUpdated,
         recordsRemoved: loaded.recordsRemoved,
         recordsSkipped: loaded.recordsUnchanged,
         recordsRejected: transformed.rejected,
         checksum: transformed.checksum,
-        reason: loaded.changed ? undefined : 'no row changed',
+        reason: [loaded.changed ? undefined : 'no row changed', kept].filter(Boolean).join('; ') || undefined,
       },
-      common,
+      { ...common, recordsKept: loaded.recordsKept, acceptedOverride: loaded.acceptedOverride },
     );
+  }
+
+  // A file an operator hands in is an explicit request: it runs even where automatic checks would not.
+  if (!plan.checkable && !input.force && !input.event) {
+    return finish(emptyResult('skipped', plan, plan.blockedReason ?? 'not checkable'));
+  }
+
+  try {
+    progress.stage = 'probe';
+    const probe = await retryWhileDatabaseDown(() =>
+      probeSource({ datasetVersionId: plan.datasetVersionId, event: input.event }),
+    );
+    if (!input.force && probe.token !== null && probe.token === plan.lastProbeToken && plan.lastChecksum !== null) {
+      return finish(emptyResult('no_change', plan, `probe unchanged (${probe.note ?? probe.token})`), {
+        probeToken: probe.token,
+      });
+    }
+
+    for (let pass = 1; ; pass++) {
+      try {
+        return await fetchTransformLoad(probe.token);
+      } catch (err) {
+        // Staging emptied under us (a database crash between stages): the only safe move is to start over.
+        if (failureTypeOf(err) !== FailureType.StagingLost || pass >= MAX_STAGING_PASSES) throw err;
+      }
+    }
   } catch (err) {
     const { type, message } = describeFailure(err);
     const stage = progress.stage;

@@ -54,6 +54,20 @@ export class RowRejected extends Error {
   override name = 'RowRejected';
 }
 
+/**
+ * How the store reads repeated (series, period) keys in one of this source's snapshots: `fail` (the
+ * default) refuses the snapshot; `collapse-identical` lets byte-identical repeats stand for one row
+ * (e.g. the same element seen in two overlapping tiles) and still refuses repeats that differ.
+ */
+export type DuplicateKeyRule = 'fail' | 'collapse-identical';
+
+/** What a connector tells the store's snapshot guards (activities/store/snapshot-guard.ts). */
+export interface SnapshotRules<P> {
+  duplicateKeys?: DuplicateKeyRule;
+  /** Where to look when the source answers with no rows at all, e.g. "check params.areas". */
+  emptyHint?(params: P): string;
+}
+
 export interface Connector<P = unknown, R = unknown> {
   /** Key used in DataSource.connector. */
   readonly name: string;
@@ -65,4 +79,6 @@ export interface Connector<P = unknown, R = unknown> {
   fetch(ctx: SourceContext<P>): AsyncIterable<R>;
   /** Validates one raw record and maps it to zero or more observations; throws RowRejected for a bad row. */
   transform(raw: unknown, params: P): ObservationRow[];
+  /** Optional rules for the snapshot guards; by default repeated keys fail and no hint is given. */
+  readonly snapshot?: SnapshotRules<P>;
 }

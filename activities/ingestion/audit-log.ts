@@ -111,6 +111,8 @@ export function auditLogActivities(deps: ActivityDeps) {
           recordsRemoved: input.recordsRemoved ?? 0,
           // The transform stage records rejects itself (it may fail right after), so keep the larger count.
           recordsRejected: Math.max(input.recordsRejected ?? 0, log.recordsRejected),
+          recordsKept: input.recordsKept ?? 0,
+          acceptedOverride: input.acceptedOverride ?? null,
           errorClass: input.errorClass ?? null,
           errorMessage: input.errorMessage ?? input.note ?? null,
         },

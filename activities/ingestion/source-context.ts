@@ -2,15 +2,19 @@
 // decrypted credentials and an HTTP client bound to the source's rate limit and timeout.
 import { cancellationSignal, heartbeat, log } from '@temporalio/activity';
 import { configurationError } from '../../lib/failures';
-import { decryptSecret } from '../../lib/secrets';
+import { decryptStoredKey } from '../../lib/secrets';
 import { getConnector } from '../connectors';
+import { maskingConnector } from '../connectors/shared/secrets';
 import type { Connector, EventInput, SourceContext } from '../connectors/types';
 import type { ActivityDeps } from '../deps';
 import { HttpClient } from '../http/http-client';
+import type { SnapshotPolicy } from '../store/snapshot-guard';
 
 export interface PreparedSource {
   connector: Connector<unknown, unknown>;
   ctx: SourceContext<unknown>;
+  /** The snapshot guards' settings for this source: catalog config plus the connector's own rules. */
+  policy: SnapshotPolicy;
   bytesFetched(): number;
 }
 
@@ -37,10 +41,15 @@ export async function prepareSource(
     const issues = parsed.error.issues.map((i) => `params.${i.path.join('.')}: ${i.message}`).join('; ');
     throw configurationError(`Source "${source.name}" has invalid params (${issues}). Fix data_sources.params.`);
   }
-  const apiKey = config.apiKeyEncrypted ? decryptSecret(config.apiKeyEncrypted, deps.secretKey) : undefined;
+  // A key that cannot be decrypted (another TEDI_SECRET_KEY) is a ConfigurationError naming the source: never retried.
+  const apiKey = config.apiKeyEncrypted
+    ? decryptStoredKey(config.apiKeyEncrypted, deps.secretKey, source.name)
+    : undefined;
   let bytes = 0;
   const http = new HttpClient({
     sourceName: source.name,
+    // Masked, in every encoding, in every failure the client or the connector builds (maskingConnector below).
+    secrets: [apiKey],
     rateLimitPerSecond: config.rateLimitPerSecond,
     timeoutMs: config.timeoutMs,
     signal: cancellationSignal(),
@@ -56,7 +65,13 @@ export async function prepareSource(
     http,
     event,
     heartbeat: (details) => heartbeat({ ...details, bytes }),
-    log: (message, attrs) => log.info(message, { source: source.name, ...attrs }),
+    log: (message, attrs) => log.info(http.redact(message), { source: source.name, ...attrs }),
   };
-  return { connector, ctx, bytesFetched: () => bytes };
+  const policy: SnapshotPolicy = {
+    allowEmpty: config.allowEmptySnapshot,
+    maxRemovedRatio: config.maxRemovedRatio,
+    duplicateKeys: connector.snapshot?.duplicateKeys ?? 'fail',
+    emptyHint: connector.snapshot?.emptyHint?.(parsed.data),
+  };
+  return { connector: maskingConnector(connector, http), ctx, policy, bytesFetched: () => bytes };
 }

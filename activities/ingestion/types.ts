@@ -50,6 +50,10 @@ export interface LoadSummary {
   recordsUpdated: number;
   recordsUnchanged: number;
   recordsRemoved: number;
+  /** Current rows absent from a snapshot with rejects, kept at their last good value. */
+  recordsKept: number;
+  /** What an operator accepted that a snapshot guard would have refused (recorded in the log row). */
+  acceptedOverride: string | null;
 }
 
 export interface FinishInput {
@@ -65,6 +69,8 @@ export interface FinishInput {
   recordsUnchanged?: number;
   recordsRemoved?: number;
   recordsRejected?: number;
+  recordsKept?: number;
+  acceptedOverride?: string | null;
   errorClass?: string;
   errorMessage?: string;
   note?: string;

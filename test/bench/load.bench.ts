@@ -13,6 +13,7 @@ import { Client } from 'pg';
 import { rowHash } from '../../activities/ingestion/row-hash';
 import { copyRows } from '../../activities/store/copy-rows';
 import { mergeStagedRevision } from '../../activities/store/merge-revision';
+import { DEFAULT_MAX_REMOVED_RATIO } from '../../activities/store/snapshot-guard';
 import { openDatabase } from '../../lib/db';
 import { freePort, startEmbeddedPostgres } from '../../lib/infra/postgres';
 import { loadCatalog } from '../../prisma/catalog';
@@ -93,8 +94,13 @@ async function main() {
         const result = await mergeStagedRevision(client, {
           ingestKey: key,
           datasetVersionId: version.id,
+          sourceName: 'faostat',
           checksum: `bench-${revision}`,
           probeToken: null,
+          expectedRows: ROWS,
+          rejectedRows: 0,
+          policy: { allowEmpty: false, maxRemovedRatio: DEFAULT_MAX_REMOVED_RATIO, duplicateKeys: 'fail' },
+          acceptRemovals: false,
         });
         await client.query('COMMIT');
         const mergeMs = performance.now() - t;

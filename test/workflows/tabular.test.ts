@@ -118,7 +118,7 @@ describe('on-event file imports (agriculture_local_surveys)', () => {
     assert.equal(now.find((r) => r.seriesKey === 'yield_t_ha|Abomey|maize')?.value, '1.4');
   });
 
-  test('a few bad rows: success, the rows rejected into the log with row number and reason', async () => {
+  test('a few bad rows: success, the rows rejected into the log, their last good values kept current', async () => {
     const bad = rev2Rows.findIndex((r) => r.startsWith('production_t,Borgou,Parakou,maize,'));
     const households = ['Zou,Bohicon,maize', 'Zou,Bohicon,cassava', 'Zou,Abomey,maize', 'Zou,Abomey,cassava']
       .concat(['Borgou,Parakou,maize', 'Borgou,Parakou,yam'])
@@ -130,10 +130,24 @@ describe('on-event file imports (agriculture_local_surveys)', () => {
     assert.equal(result.recordsRejected, 1);
     assert.equal(result.recordsAdded, 6);
     assert.equal(result.recordsUpdated, 0);
-    assert.equal(result.recordsRemoved, 1, 'the rejected row is not in the new snapshot');
+    assert.equal(result.recordsRemoved, 0, 'a rejected row is never removed');
     assert.equal(result.recordsSkipped, 13);
+    const id = await h.versionId(SURVEY);
+    const current = await observationsAsOf(h.db.pool, id);
+    assert.equal(current.length, 20, '14 of revision 2 (the rejected one kept) + 6 new');
+    const lastGood = (await observationsAsOf(h.db.pool, id, { revision: 2 })).find(
+      (r) => r.seriesKey === 'production_t|Parakou|maize',
+    );
+    assert.ok(lastGood?.value, 'revision 2 had a value for the row rejected now');
+    assert.deepEqual(
+      current.find((r) => r.seriesKey === 'production_t|Parakou|maize'),
+      lastGood,
+      'the rejected row keeps its last good value',
+    );
     const log = (await logsOf(h, SURVEY)).at(-1);
     assert.equal(log?.recordsRejected, 1);
+    assert.equal(log?.recordsKept, 1);
+    assert.match(log?.errorMessage ?? '', /1 current rows absent from a snapshot with rejected rows were kept/);
     assert.deepEqual(log?.rejects, [
       { row: bad + 1, reason: `row ${bad + 1}: column "value": expected a number, got "n/a"` },
     ]);
