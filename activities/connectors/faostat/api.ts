@@ -12,6 +12,7 @@ import { pick } from 'stream-json/filters/pick.js';
 import { streamArray } from 'stream-json/streamers/stream-array.js';
 import { z } from 'zod';
 import { configurationError, FailureType, invalidPayload } from '../../../lib/failures';
+import { redactSecrets } from '../../../lib/redact';
 import { formatIssues } from '../shared/zod-issues';
 import type { ProbeResult, SourceContext } from '../types';
 import { asPayloadError } from './errors';
@@ -46,9 +47,9 @@ function account(ctx: Ctx): Account {
   return { username, password: apiKey };
 }
 
-/** Defence in depth: a server that echoes the request must not put the password into a message. */
+/** Defence in depth: a server that echoes the request must not put the password into a message (any encoding). */
 function redact(text: string, secret: string): string {
-  return secret ? text.split(secret).join('***') : text;
+  return redactSecrets(text, [secret]);
 }
 
 function parseJson(text: string, where: string): unknown {
