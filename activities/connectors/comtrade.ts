@@ -520,15 +520,13 @@ export const comtradeConnector: Connector<ComtradeParams, unknown> = {
     let total = 0;
     // One request per period: the API limits the span of one request, and a smaller result stays under the cap.
     for (const period of periods) total += yield* fetchPeriod(ctx, period);
-    if (total === 0) {
-      // Loading an empty snapshot would close every stored row; an empty answer means the query is off.
-      throw ApplicationFailure.nonRetryable(
-        `UN Comtrade has no data for reporter ${ctx.params.reporterCode}, periods ${periods.join(', ')} ` +
-          `(flows ${ctx.params.flowCodes.join(',')}, partner ${ctx.params.partnerCode}, cmd ${ctx.params.cmdCodes.join(',')}). ` +
-          'Check reporterCode and periods in the source params, or wait until the periods are released.',
-        FailureType.SourceRejected,
-      );
-    }
+    ctx.log('UN Comtrade data fetched', { periods, records: total });
   },
   transform: (raw) => transformComtradeRecord(raw),
+  snapshot: {
+    emptyHint: (params) =>
+      `UN Comtrade has no data for reporter ${params.reporterCode}, periods ${periodsOf(params).join(', ')} ` +
+      `(flows ${params.flowCodes.join(',')}, partner ${params.partnerCode}, cmd ${params.cmdCodes.join(',')}): ` +
+      'check reporterCode and periods in the source params, or wait until the periods are released',
+  },
 };

@@ -291,14 +291,16 @@ describe('UN Comtrade failures', () => {
     );
   });
 
-  test('an empty period is logged; all periods empty fails instead of loading an empty snapshot', async () => {
+  test('an empty period is logged; all periods empty is an empty snapshot, with a hint for the store guard', async () => {
     const c = ctx({ periods: ['2023', '2024'] });
     assert.equal((await collect(comtradeConnector.fetch(c))).length, 2);
     assert.ok(c.logs.includes('UN Comtrade: no data for period 2024'));
-    await assertFailure(
-      collect(comtradeConnector.fetch(ctx({ reporterCode: '999' }))),
-      FailureType.SourceRejected,
-      (f) => assert.match(f.message, /no data for reporter 999, periods 2022, 2023/),
+    // The snapshot guard (activities/store/snapshot-guard.ts) refuses it; the connector only explains it.
+    const empty = ctx({ reporterCode: '999' });
+    assert.equal((await collect(comtradeConnector.fetch(empty))).length, 0);
+    assert.match(
+      comtradeConnector.snapshot?.emptyHint?.(empty.params) ?? '',
+      /no data for reporter 999, periods 2022, 2023.*check reporterCode and periods/,
     );
   });
 });

@@ -184,10 +184,5 @@ export async function* fetchApi(ctx: Ctx): AsyncGenerator<unknown> {
   }
   if (!sawData) throw invalidPayload(`${where}: the body has no "data" array`);
   ctx.log('FAOSTAT API data read', { dataset: ctx.params.datasetCode, records: count });
-  if (count === 0) {
-    // FAOSTAT answers a wrong filter with zero rows rather than an error; an empty result must not pass as data.
-    throw configurationError(
-      `${where} returned no rows for ${describeAreas(ctx.params.areas)}: check params.areas (FAO area codes such as "53" for Benin).`,
-    );
-  }
+  // Zero rows is an empty snapshot: the store's guard refuses it, with the connector's hint.
 }

@@ -1,5 +1,5 @@
 // FAOSTAT bulk route (keyless). The catalogue datasets_E.json gives each domain's DateUpdate, FileRows,
-// FileSize and FileLocation; the zip at FileLocation holds "<Name>_E_All_Data_(Normalized).csv" (latin1)
+// FileSize and FileLocation; the zip at FileLocation holds "<Name>_E_All_Data_(Normalized).csv" (UTF-8)
 // next to code-list side files. A zip can only be read from its central directory at the end, so the body
 // is streamed to a temporary file first, then the one CSV entry is inflated and parsed as a stream: at no
 // point is the archive, or the CSV, held in memory (QCL is some 4 million rows).
@@ -172,7 +172,9 @@ async function* readRows(ctx: Ctx, file: string, where: string): AsyncGenerator<
     entryName = entry.fileName;
     const bytes = await zip.openReadStreamPromise(entry);
     try {
-      for await (const row of csvRecords(bytes, { encoding: 'latin1' })) {
+      // The files are UTF-8 (BOM-less); the shared rule reads them strictly, params.encoding for other files.
+      const text = { encoding: ctx.params.encoding, where: `${where} ${entryName}` };
+      for await (const row of csvRecords(bytes, text)) {
         if (scanned === 0) checkHeader(row, ctx.params, `${where} ${entryName}`);
         scanned++;
         if (scanned % HEARTBEAT_ROWS === 0) ctx.heartbeat({ stage: 'fetch', scanned, matched });
@@ -188,13 +190,7 @@ async function* readRows(ctx: Ctx, file: string, where: string): AsyncGenerator<
   }
   ctx.log('FAOSTAT bulk file read', { dataset: ctx.params.datasetCode, entry: entryName, scanned, matched });
   if (scanned === 0) throw invalidPayload(`${where}: ${entryName} has a header but no rows`);
-  if (matched === 0) {
-    // FAOSTAT answers a wrong code with zero rows rather than an error; an empty result must not pass as data.
-    throw configurationError(
-      `${where}: params.areas (${areas.join(', ')}) matched none of the file's ${scanned} rows. Use FAO area ` +
-        `codes such as "53" (Benin) or M49 codes written "'204"; [] takes every area.`,
-    );
-  }
+  // A filter that matches no row is an empty snapshot: the store's guard refuses it, with the hint in index.ts.
 }
 
 /** Downloads the domain's zip to a temporary file, streams its rows, and removes the file whatever happens. */

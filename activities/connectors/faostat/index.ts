@@ -7,7 +7,7 @@
 import type { Connector } from '../types';
 import { fetchApi, probeApi } from './api';
 import { fetchBulk, probeBulk } from './bulk';
-import { type FaostatParams, FaostatParamsSchema } from './params';
+import { describeAreas, type FaostatParams, FaostatParamsSchema } from './params';
 import { transformFaostatRecord } from './transform';
 
 export { type FaostatParams, FaostatParamsSchema, resolveSourceUrl } from './params';
@@ -19,4 +19,10 @@ export const faostatConnector: Connector<FaostatParams, unknown> = {
   probe: (ctx) => (ctx.params.route === 'api' ? probeApi(ctx) : probeBulk(ctx)),
   fetch: (ctx) => (ctx.params.route === 'api' ? fetchApi(ctx) : fetchBulk(ctx)),
   transform: (raw, params) => transformFaostatRecord(raw, params),
+  snapshot: {
+    // FAOSTAT answers a wrong filter with zero rows rather than an error.
+    emptyHint: (params) =>
+      `FAOSTAT ${params.datasetCode} has no rows for ${describeAreas(params.areas)}: check params.areas (FAO area ` +
+      `codes such as "53" for Benin, or M49 codes written "'204"; [] takes every area)`,
+  },
 };
