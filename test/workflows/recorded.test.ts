@@ -211,17 +211,13 @@ describe('un_comtrade: real Comtrade answers (comtradr httptest2 mocks)', () => 
     assert.equal(attributes?.flowDesc, 'Export');
   });
 
-  // needs the snapshot guard: the per-connector empty check (SourceRejected) is to give way to the store's
-  // SuspiciousSnapshot; either way the run fails and revision 1 stays. Tighten to SuspiciousSnapshot then.
-  test('a real empty answer (count 0) fails the run; revision 1 stays current', async () => {
+  // needs the snapshot guard
+  test('a real empty answer (count 0) is refused as SuspiciousSnapshot; revision 1 stays current', async () => {
     checksum = 'recorded-test-2';
     data = 'bulk-get-C-A-HS-empty.json';
     try {
-      const log = await failingRun(SOURCE, /no data for reporter 156|no rows|empty/);
-      assert.ok(
-        ['SuspiciousSnapshot', 'SourceRejected'].includes(String(log?.errorClass)),
-        `errorClass ${log?.errorClass}`,
-      );
+      const log = await failingRun(SOURCE, /empty and would remove all 4 current rows/);
+      assert.equal(log?.errorClass, 'SuspiciousSnapshot');
     } finally {
       data = 'get-C-A-HS-chn-2010-total.json';
     }
