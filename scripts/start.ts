@@ -1,6 +1,6 @@
 // `npm start`: the whole scheduler on one machine. Uses DATABASE_URL / TEMPORAL_ADDRESS when they are
-// set and reachable, otherwise starts an embedded PostgreSQL and the Temporal dev server (data under
-// .data/), then applies migrations, loads the catalog, ensures the schedules and runs the workers for
+// set (and stops, naming the variable, when one does not answer), otherwise starts an embedded PostgreSQL
+// and the Temporal dev server (data under .data/), then applies migrations, loads the catalog, ensures the schedules and runs the workers for
 // all five task queues until Ctrl-C, when it stops everything it started.
 import { ConfigError, loadConfig } from '../lib/config';
 import { bringUpEnvironment } from '../lib/infra/environment';

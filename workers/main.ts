@@ -1,6 +1,7 @@
 // A standalone worker process (production, compose, `--scale`): polls the task queues named in
 // TEDI_WORKER_QUEUES (default: all five) on the configured Temporal server and database.
 import { ConfigError, loadConfig } from '../lib/config';
+import { requireDatabase, requireTemporal } from '../lib/infra/environment';
 import { installRuntime } from '../lib/logging';
 import { TASK_QUEUES, type TaskQueue } from '../lib/verticals';
 import { startApplication } from './application';
@@ -14,6 +15,12 @@ async function main() {
       'A standalone worker needs DATABASE_URL and TEMPORAL_ADDRESS. For a local all-in-one run use `npm start`.',
     );
   }
+  // A worker that cannot reach its servers does not start: it would report "running" and fail every task.
+  await requireDatabase(config.DATABASE_URL, 'A worker needs its database: start it or fix DATABASE_URL.');
+  await requireTemporal(
+    config.TEMPORAL_ADDRESS,
+    'A worker needs its Temporal server: start it or fix TEMPORAL_ADDRESS.',
+  );
   const queues = (config.TEDI_WORKER_QUEUES?.split(',') as TaskQueue[] | undefined) ?? [...TASK_QUEUES];
   const app = await startApplication(config, {
     databaseUrl: config.DATABASE_URL,

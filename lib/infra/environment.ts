@@ -1,10 +1,29 @@
-// Brings up what the application runs on: the configured PostgreSQL and Temporal when they are set and
-// reachable, otherwise an embedded PostgreSQL and the Temporal dev server, both keeping their data under
-// the data directory. Returns one stop() that ends only what this process started.
+// Brings up what the application runs on: the configured PostgreSQL and Temporal when they are set,
+// otherwise an embedded PostgreSQL and the Temporal dev server, both keeping their data under the data
+// directory. A server that is configured but does not answer stops start-up with an error naming its
+// variable: it is never silently replaced by an embedded one (that would run the scheduler on an empty
+// database with schedules of its own). Returns one stop() that ends only what this process started.
 import path from 'node:path';
-import type { AppConfig } from '../config';
-import { canConnect, type RunningDatabase, startEmbeddedPostgres } from './postgres';
+import { type AppConfig, ConfigError } from '../config';
+import { redactUrlsInText } from '../redact';
+import { connectFailure, hostPortOf, type RunningDatabase, startEmbeddedPostgres } from './postgres';
 import { canReach, type DevServer, startDevServer } from './temporal-server';
+
+/** Throws a ConfigError naming DATABASE_URL (host:port, password masked) when PostgreSQL there does not answer. */
+export async function requireDatabase(url: string, hint: string): Promise<void> {
+  const reason = await connectFailure(url);
+  if (reason === null) return;
+  throw new ConfigError(
+    `DATABASE_URL is set, but PostgreSQL at ${hostPortOf(url)} cannot be used: ${reason}\n` +
+      `  DATABASE_URL=${redactUrlsInText(url)}\n${hint}`,
+  );
+}
+
+/** Throws a ConfigError naming TEMPORAL_ADDRESS when nothing answers there. */
+export async function requireTemporal(address: string, hint: string): Promise<void> {
+  if (await canReach(address)) return;
+  throw new ConfigError(`TEMPORAL_ADDRESS is set, but no Temporal server answers at ${address}.\n${hint}`);
+}
 
 export interface Environment {
   databaseUrl: string;
@@ -24,11 +43,24 @@ export async function bringUpEnvironment(config: AppConfig, log: (msg: string) =
     await database?.stop();
   };
   try {
-    let databaseUrl = config.DATABASE_URL;
-    if (databaseUrl && !(await canConnect(databaseUrl))) {
-      log(`DATABASE_URL is set but not reachable; starting the embedded PostgreSQL instead`);
-      databaseUrl = undefined;
+    // Both configured servers are checked before anything is started.
+    if (config.DATABASE_URL) {
+      await requireDatabase(
+        config.DATABASE_URL,
+        'Start that server or fix DATABASE_URL; unset DATABASE_URL to use the embedded PostgreSQL ' +
+          `(data in ${config.TEDI_DATA_DIR}/postgres).`,
+      );
+      log(`PostgreSQL: DATABASE_URL (${hostPortOf(config.DATABASE_URL)})`);
     }
+    if (config.TEMPORAL_ADDRESS) {
+      await requireTemporal(
+        config.TEMPORAL_ADDRESS,
+        'Start that server or fix TEMPORAL_ADDRESS; unset TEMPORAL_ADDRESS to use the Temporal dev server ' +
+          `(history in ${config.TEDI_DATA_DIR}/temporal.db).`,
+      );
+      log(`Temporal: TEMPORAL_ADDRESS (${config.TEMPORAL_ADDRESS})`);
+    }
+    let databaseUrl = config.DATABASE_URL;
     if (!databaseUrl) {
       database = await startEmbeddedPostgres({
         dataDir: path.join(config.TEDI_DATA_DIR, 'postgres'),
@@ -41,10 +73,6 @@ export async function bringUpEnvironment(config: AppConfig, log: (msg: string) =
     }
 
     let temporalAddress = config.TEMPORAL_ADDRESS;
-    if (temporalAddress && !(await canReach(temporalAddress))) {
-      log(`TEMPORAL_ADDRESS=${temporalAddress} is not reachable; starting the Temporal dev server instead`);
-      temporalAddress = undefined;
-    }
     let uiUrl: string | null = null;
     if (!temporalAddress) {
       temporal = await startDevServer({

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Client } from 'pg';
+import { redactSecrets, redactUrlsInText } from '../redact';
 
 export interface RunningDatabase {
   url: string;
@@ -13,15 +14,45 @@ export interface RunningDatabase {
 }
 
 export async function canConnect(url: string, timeoutMs = 3000): Promise<boolean> {
+  return (await connectFailure(url, timeoutMs)) === null;
+}
+
+/**
+ * Why PostgreSQL at `url` cannot be used (refused, timed out, authentication…), or null when a query
+ * works. The reason never contains the URL's password.
+ */
+export async function connectFailure(url: string, timeoutMs = 3000): Promise<string | null> {
   const client = new Client({ connectionString: url, connectionTimeoutMillis: timeoutMs });
+  // A server that drops the connection must not become an uncaught 'error' event.
+  client.on('error', () => undefined);
   try {
     await client.connect();
     await client.query('select 1');
-    return true;
-  } catch {
-    return false;
+    return null;
+  } catch (err) {
+    const e = err as Error & { errors?: Error[] };
+    const reason = e.errors?.length ? e.errors.map((x) => x.message).join('; ') : e.message || String(err);
+    return redactUrlsInText(redactSecrets(reason, [passwordOf(url)]));
   } finally {
     await client.end().catch(() => undefined);
+  }
+}
+
+function passwordOf(url: string): string | undefined {
+  try {
+    return decodeURIComponent(new URL(url).password) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `host:port` of a PostgreSQL URL, for messages (never the password). */
+export function hostPortOf(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname || 'localhost'}:${u.port || '5432'}`;
+  } catch {
+    return '<unparseable URL>';
   }
 }
 
