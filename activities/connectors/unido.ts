@@ -401,7 +401,9 @@ async function* fetchFile(ctx: Ctx, location: string): AsyncGenerator<UnidoRaw> 
   const { firstLine, bytes } = await peekFirstLine(openLocation(ctx, location));
   const seen: { header?: string[] } = {};
   const records = csvRecords(bytes, {
-    encoding: ctx.params.encoding,
+    // The shared rule (shared/encoding.ts): BOM, then strict UTF-8; "latin1" reads a file that is not UTF-8.
+    encoding: ctx.params.encoding === 'latin1' ? 'latin1' : 'utf-8',
+    where: `UNIDO file ${file}`,
     delimiter: sniffDelimiter(firstLine),
     // Positional names: header names may repeat, and the header of a bulk file is its first data row.
     parser: {

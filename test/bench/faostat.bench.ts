@@ -67,11 +67,11 @@ function* syntheticCsv(n: number): Generator<Buffer> {
       '',
     ]);
     if (batch.length > 64 * 1024) {
-      yield Buffer.from(batch, 'latin1');
+      yield Buffer.from(batch, 'utf8');
       batch = '';
     }
   }
-  yield Buffer.from(batch, 'latin1');
+  yield Buffer.from(batch, 'utf8');
 }
 
 /** Server role: writes the zip, then serves it and the catalogue; tells the parent its URL and sizes. */

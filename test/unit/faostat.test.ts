@@ -119,7 +119,7 @@ describe('FAOSTAT bulk route', () => {
     assert.match(String(second.token), /^2025-06-30\|24\|/);
   });
 
-  test('fetch: Benin by FAO code, latin1 decoded, streamed through a temp file that is removed', async () => {
+  test('fetch: Benin by FAO code, UTF-8 decoded, streamed through a temp file that is removed', async () => {
     const before = tempDirs();
     const c = ctx();
     const records = await collect(faostatConnector.fetch(c));
@@ -152,8 +152,41 @@ describe('FAOSTAT bulk route', () => {
     assert.equal(all.length, 24);
     assert.ok(
       all.some((r) => r.Area === "Côte d'Ivoire"),
-      'latin1 bytes decode to "Côte"',
+      'UTF-8 bytes (no BOM) decode to "Côte", not "CÃ´te"',
     );
+  });
+
+  test('non-ASCII labels round-trip from the UTF-8 file; a latin1 file needs params.encoding, else fails at its byte', async () => {
+    const names = ["Côte d'Ivoire", 'Curaçao', 'Türkiye', 'São Tomé and Príncipe'];
+    const items = ['Maïs', 'Manioc, frais'];
+    for (const r of fx.data.rows) {
+      if (r['Area Code'] === '107') r.Area = names[Number(r.Year) % names.length]!;
+      r.Item = items[r['Item Code'] === '56' ? 0 : 1]!;
+    }
+    const params = FaostatParamsSchema.parse({ areas: ['107'] });
+    const rows = rowsOf(await collect(faostatConnector.fetch(ctx({ areas: ['107'] }))), params);
+    assert.deepEqual(
+      [...new Set(rows.map((r) => `${r.attributes?.area} / ${r.attributes?.item}`))].sort(),
+      [
+        "Côte d'Ivoire / Maïs",
+        "Côte d'Ivoire / Manioc, frais",
+        'Curaçao / Maïs',
+        'Curaçao / Manioc, frais',
+        'Türkiye / Maïs',
+        'Türkiye / Manioc, frais',
+      ].sort(),
+    );
+
+    const csv = faostatCsv(fx.data.rows);
+    fx.zipOverride = await buildBulkZip(Buffer.from(csv, 'latin1'));
+    const firstByte = Buffer.from(csv, 'latin1').findIndex((b) => b >= 0x80);
+    await assertFailure(collect(faostatConnector.fetch(ctx({ areas: ['107'] }))), FailureType.InvalidPayload, (f) => {
+      assert.equal(f.nonRetryable, true);
+      assert.match(f.message, /_All_Data_\(Normalized\)\.csv: not valid UTF-8 at byte (\d+) \(0x[0-9A-F]{2} /);
+      assert.equal(Number(/at byte (\d+)/.exec(f.message)?.[1]), firstByte);
+    });
+    const latin1 = rowsOf(await collect(faostatConnector.fetch(ctx({ areas: ['107'], encoding: 'latin1' }))), params);
+    assert.deepEqual(latin1, rows, 'the declared encoding reads the latin1 file to the same rows');
   });
 
   test('a filter that matches none of the rows is an empty snapshot, with a hint naming params.areas', async () => {

@@ -132,7 +132,11 @@ describe('tabular params', () => {
     assert.match(paramsError({ ...PARCELS, format: 'csv', sheet: 'Parcels' }), /sheet: sheet applies to xlsx files/);
     assert.match(paramsError({ ...PARCELS, format: 'xls' }), /format: format must be "csv", "json" or "xlsx"/);
     assert.match(paramsError({ ...PARCELS, delimiter: ';;' }), /delimiter: delimiter is one character/);
-    assert.match(paramsError({ ...PARCELS, encoding: 'cp1252' }), /encoding: encoding must be one of utf8/);
+    assert.match(
+      paramsError({ ...PARCELS, encoding: 'ebcdic' }),
+      /encoding: encoding must be one of utf-8, latin1, windows-1252/,
+    );
+    assert.equal(TabularParamsSchema.parse({ ...PARCELS, encoding: 'CP1252' }).encoding, 'windows-1252');
     assert.match(
       paramsError({ ...PARCELS, feedUrl: 'ftp://x/y.csv' }),
       /feedUrl: feedUrl must be an http\(s\):\/\/ or file:\/\//,
@@ -272,9 +276,32 @@ describe('CSV files', () => {
 
   test('a header without a declared column fails once, with the fix for a wrong delimiter', async () => {
     await assertFailure(
-      read(PARCELS, path.join(FILES, 'cadastre-latin1.csv')),
+      read({ ...PARCELS, encoding: 'latin1' }, path.join(FILES, 'cadastre-latin1.csv')),
       FailureType.InvalidPayload,
       /cadastre-latin1\.csv: the file has no column "parcel_id", .* its header is: parcel_id;commune;.*set params\.delimiter to ";"/,
+    );
+  });
+
+  test('encoding: BOM-less UTF-8 is detected; a latin1 file without the encoding param fails at its byte offset', async () => {
+    const labels = ["Côte d'Ivoire", 'Curaçao', 'Türkiye', 'São Tomé'];
+    const csv = `parcel_id,commune,area_m2,registered_on,land_use,title_type\n${labels
+      .map((l, i) => `P${i},"${l}",10,2020-01-01,${l},TF`)
+      .join('\n')}\n`;
+    const communes = async (params: Record<string, unknown>, file: string) =>
+      transformAll(params, await read(params, file)).map((r) => (typeof r === 'string' ? r : r?.attributes?.commune));
+    assert.deepEqual(await communes(PARCELS, tmpFile('utf8.csv', Buffer.from(csv, 'utf8'))), labels);
+    assert.deepEqual(
+      await communes({ ...PARCELS, encoding: 'latin1' }, tmpFile('utf8-said-latin1.csv', Buffer.from(csv, 'utf8'))),
+      labels,
+      'valid UTF-8 is UTF-8 even when the params say latin1',
+    );
+    const latin1 = tmpFile('latin1.csv', Buffer.from(csv, 'latin1'));
+    assert.deepEqual(await communes({ ...PARCELS, encoding: 'latin1' }, latin1), labels);
+    assert.deepEqual(await communes({ ...PARCELS, encoding: 'windows-1252' }, latin1), labels);
+    await assertFailure(
+      read(PARCELS, latin1),
+      FailureType.InvalidPayload,
+      /latin1\.csv: not valid UTF-8 at byte 65 \(0xF4 0x74\)\. .*set the encoding parameter/,
     );
   });
 

@@ -129,6 +129,36 @@ describe('FAOSTAT ingestion', () => {
     assert.match(String(log?.errorMessage), /data_source_configs\.username/);
     assert.doesNotMatch(String(log?.errorMessage), /not-the-password/);
   });
+
+  test('non-ASCII labels round-trip from the UTF-8 bulk file into the store; a respelled value is no change', async () => {
+    await setParams(FAOSTAT, {
+      ...FaostatParamsSchema.parse({ areas: ['53', '107'] }),
+      bulkCatalogUrl: CATALOGUE_PATH.slice(1),
+    });
+    const names = ["Côte d'Ivoire", 'Curaçao', 'Türkiye', 'São Tomé and Príncipe'];
+    const label = (item: string, element: string) => names[(item === '56' ? 0 : 2) + (element === '5312' ? 0 : 1)]!;
+    for (const r of faostat.data.rows) if (r['Area Code'] === '107') r.Area = label(r['Item Code'], r['Element Code']);
+    // Revision 2 stores 111000 for this cell; the file now spells it with zeros.
+    faostat.setValue('53', '56', '5312', '2020', '111000.000000');
+    faostat.setDateUpdate('2025-09-30');
+    const result = await runIngestion(h, FAOSTAT);
+    assert.equal(result.status, 'success');
+    assert.equal(result.revision, 3);
+    assert.deepEqual([result.recordsAdded, result.recordsUpdated, result.recordsSkipped], [12, 0, 12]);
+    const id = await h.versionId(FAOSTAT);
+    const { rows: stored } = await h.db.pool.query<{ series_key: string; attributes: { area?: string } }>(
+      `SELECT series_key, attributes FROM observations
+        WHERE dataset_version_id = $1 AND valid_to IS NULL AND series_key LIKE 'QCL|107|%'`,
+      [id],
+    );
+    assert.equal(stored.length, 12);
+    for (const r of stored) {
+      const [, , item = '', element = ''] = r.series_key.split('|');
+      assert.equal(r.attributes.area, label(item, element), r.series_key);
+    }
+    const rows = await observationsAsOf(h.db.pool, id);
+    assert.equal(rows.find((r) => r.seriesKey === 'QCL|53|56|5312' && r.period === '2020')?.value, '111000');
+  });
 });
 
 describe('satellite NDVI ingestion', () => {

@@ -1,6 +1,7 @@
 // FAOSTAT connector params. Two routes read the same domain (QCL by default): the keyless bulk zip
 // (default) and the account-only JSON API. Both filter on the same area codes.
 import { z } from 'zod';
+import { EncodingParam } from '../shared/encoding';
 
 export const DEFAULT_BULK_CATALOG_URL = 'https://bulks-faostat.fao.org/production/datasets_E.json';
 
@@ -9,7 +10,7 @@ const AREA_CODE = /^(?:\d{1,5}|'\d{1,5})$/;
 const DATASET_CODE = /^[A-Z][A-Z0-9]{1,7}$/;
 /** An absolute http(s) URL, or a path resolved against the source's base URL (see `resolveSourceUrl`). */
 const URL_OR_PATH = /^(?:https?:\/\/\S+|[^\s:]+)$/i;
-const PARAM_NAMES = 'route, datasetCode, areas, bulkCatalogUrl, zipUrl';
+const PARAM_NAMES = 'route, datasetCode, areas, bulkCatalogUrl, zipUrl, encoding';
 
 const noDuplicates = (values: string[]) => new Set(values).size === values.length;
 
@@ -45,6 +46,8 @@ export const FaostatParamsSchema = z
       bulkCatalogUrl: urlOrPath('bulkCatalogUrl').default(DEFAULT_BULK_CATALOG_URL),
       /** Overrides the catalogue's FileLocation (e.g. a mirror); the catalogue still gives the probe token. */
       zipUrl: urlOrPath('zipUrl').optional(),
+      /** The bulk CSV's encoding if it is not UTF-8 (shared/encoding.ts); UTF-8 and BOMs are detected. */
+      encoding: EncodingParam.optional(),
     },
     {
       error: (issue) =>

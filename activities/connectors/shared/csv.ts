@@ -2,10 +2,16 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { type Options, parse } from 'csv-parse';
+import { decodeText, type TextEncoding } from './encoding';
 
 export interface CsvOptions {
-  /** Source encoding (FAOSTAT bulk files are latin1). */
-  encoding?: BufferEncoding;
+  /**
+   * What the file is when it is not UTF-8 (shared/encoding.ts: a BOM, then strict UTF-8, decide first;
+   * bytes that are neither fail as InvalidPayload with their offset).
+   */
+  encoding?: TextEncoding;
+  /** Names the file in an encoding failure. */
+  where?: string;
   delimiter?: string;
   /** Extra csv-parse options. */
   parser?: Options;
@@ -20,12 +26,14 @@ export async function* csvRecords(
     bom: true,
     relax_column_count: true,
     skip_empty_lines: true,
-    encoding: opts.encoding ?? 'utf8',
+    // The parser gets text already decoded by the one encoding rule (its chunks reach it as UTF-8).
+    encoding: 'utf8',
     delimiter: opts.delimiter ?? ',',
     ...opts.parser,
   });
-  // pipeline (not .pipe) carries a source failure (dropped connection, missing file) into the parser, so
-  // it surfaces from the loop below as a normal rejection instead of an unhandled 'error' event.
-  pipeline(Readable.from(bytes), parser).catch(() => undefined);
+  const text = decodeText(bytes, { encoding: opts.encoding, where: opts.where });
+  // pipeline (not .pipe) carries a source failure (dropped connection, missing file, bytes that are not
+  // text) into the parser, so it surfaces from the loop below as a normal rejection, not an 'error' event.
+  pipeline(Readable.from(text), parser).catch(() => undefined);
   for await (const record of parser) yield record as Record<string, string>;
 }

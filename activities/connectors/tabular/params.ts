@@ -2,20 +2,11 @@
 // columns map to observations. Every error names the field and says how to fix it, because operators
 // write these by hand in the catalog or the database.
 import { z } from 'zod';
+import { EncodingParam } from '../shared/encoding';
 import { COLUMN_TYPES, parseTypeSpec, TYPE_SPEC } from './row-schema';
 
 export const FORMATS = ['csv', 'json', 'xlsx'] as const;
 export type TabularFormat = (typeof FORMATS)[number];
-
-/** Encodings the CSV parser and Node's decoders read natively, under the names operators tend to write. */
-const ENCODINGS = {
-  utf8: 'utf8',
-  'utf-8': 'utf8',
-  latin1: 'latin1',
-  'iso-8859-1': 'latin1',
-  utf16le: 'utf16le',
-  'utf-16le': 'utf16le',
-} as const;
 
 const PARAM_NAMES = 'format, feedUrl, sheet, jsonPath, delimiter, encoding, decimalSeparator, columns, rowSchema';
 const COLUMNS_EXAMPLE = '{"seriesKey":["commune"],"period":"year","value":"value"}';
@@ -82,13 +73,8 @@ export const TabularParamsSchema = z
         .string({ error: 'delimiter must be a string such as ";"' })
         .refine((d) => d.length === 1 && !/["\r\n]/.test(d), 'delimiter is one character such as "," or ";" or "\\t"')
         .optional(),
-      encoding: z
-        .string({ error: 'encoding must be a string such as "latin1"' })
-        .trim()
-        .toLowerCase()
-        .refine((e) => e in ENCODINGS, `encoding must be one of ${Object.keys(ENCODINGS).join(', ')} (default utf8)`)
-        .transform((e) => ENCODINGS[e as keyof typeof ENCODINGS])
-        .optional(),
+      // What the file is when it is not UTF-8 (shared/encoding.ts: BOM, then strict UTF-8, decide first).
+      encoding: EncodingParam.optional(),
       decimalSeparator: z
         .enum(['.', ','], { error: 'decimalSeparator is "." (default) or "," for files written with a decimal comma' })
         .default('.'),

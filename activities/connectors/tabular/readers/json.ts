@@ -2,20 +2,13 @@
 // read element by element, never parsed whole. Numbers are kept as their source text, so "0.1" stays
 // exactly 0.1 and big integers keep their digits.
 import { pipeline, Readable } from 'node:stream';
-import { StringDecoder } from 'node:string_decoder';
 import { parser } from 'stream-json';
 import { pick } from 'stream-json/filters/pick.js';
 import { streamArray } from 'stream-json/streamers/stream-array.js';
 import { invalidPayload } from '../../../../lib/failures';
+import { decodeText } from '../../shared/encoding';
 import type { Cell } from '../row-schema';
 import { pickCells, type Reader, type ReadRow } from './row';
-
-/** JSON must be UTF-8, but exports are not always: other encodings are decoded to text first. */
-async function* decoded(bytes: AsyncIterable<Buffer>, encoding: BufferEncoding): AsyncGenerator<string> {
-  const decoder = new StringDecoder(encoding);
-  for await (const chunk of bytes) yield decoder.write(chunk);
-  yield decoder.end();
-}
 
 function cellOf(value: unknown): Cell | undefined {
   if (value === null || value === undefined) return null;
@@ -36,7 +29,9 @@ function rowOf(element: unknown, columns: string[]): ReadRow {
 }
 
 export const readJson: Reader = async function* (bytes, { params, columns }) {
-  const text = params.encoding && params.encoding !== 'utf8' ? decoded(bytes, params.encoding) : bytes;
+  // JSON must be UTF-8, but exports are not always: the one encoding rule (BOM, strict UTF-8, then the
+  // encoding param) decodes it, and bytes that are none of these fail with their offset.
+  const text = decodeText(bytes, { encoding: params.encoding });
   const stages: NodeJS.ReadWriteStream[] = [parser.asStream()];
   if (params.jsonPath) stages.push(pick.asStream({ filter: params.jsonPath }));
   stages.push(streamArray.asStream({ numberAsString: true }));
