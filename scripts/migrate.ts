@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { loadConfig } from '../lib/config';
 import { openDatabase } from '../lib/db';
+import { requireDatabase } from '../lib/infra/environment';
 import { isPortFree, type RunningDatabase, startEmbeddedPostgres } from '../lib/infra/postgres';
 import { catalogSettings, loadCatalog } from '../prisma/catalog';
 import { applyMigrations } from '../prisma/migrator';
@@ -13,6 +14,10 @@ async function main(): Promise<void> {
   const config = loadConfig();
   let db: RunningDatabase;
   if (config.DATABASE_URL) {
+    await requireDatabase(
+      config.DATABASE_URL,
+      'Start that server or fix DATABASE_URL; unset it to migrate the embedded PostgreSQL.',
+    );
     db = { url: config.DATABASE_URL, embedded: false, stop: async () => undefined };
   } else {
     const port = config.EMBEDDED_PG_PORT;

@@ -148,3 +148,20 @@ test('a standalone worker whose DATABASE_URL is down, or is not PostgreSQL, exit
     assertNothingStarted(dataDir, out);
   }
 });
+
+test('npm run migrate with DATABASE_URL set to a closed port stops, names it, migrates no embedded PostgreSQL', async () => {
+  const port = await freePort();
+  const dataDir = path.join(tmp, 'migrate');
+  const out = await run(
+    'scripts/migrate.ts',
+    { DATABASE_URL: `postgresql://tedi:${PASSWORD}@127.0.0.1:${port}/tedi` },
+    dataDir,
+  );
+  assert.equal(out.code, 1, 'exit status');
+  assert.ok(
+    out.output.includes(`DATABASE_URL is set, but PostgreSQL at 127.0.0.1:${port} cannot be used`),
+    'not named',
+  );
+  assertNoPassword(out.output);
+  assertNothingStarted(dataDir, out);
+});
