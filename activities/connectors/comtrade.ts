@@ -20,6 +20,7 @@ import Assembler from 'stream-json/assembler.js';
 import { z } from 'zod';
 import { FailureType, invalidPayload } from '../../lib/failures';
 import { decimalValue } from './shared/decimal';
+import { decodeText } from './shared/encoding';
 import { withoutSecret } from './shared/secrets';
 import { formatIssues } from './shared/zod-issues';
 import { type Connector, type ObservationRow, type ProbeResult, RowRejected, type SourceContext } from './types';
@@ -180,7 +181,8 @@ export async function* envelopeRecords(
   }
   const tokens = parser.asStream({ streamValues: false });
   // pipeline (not pipe) so that a failing download also fails the token stream read below.
-  pipeline(Readable.from(source()), tokens, () => undefined);
+  // Strict UTF-8 (shared/encoding.ts): bytes that are not fail with their offset, never become labels.
+  pipeline(Readable.from(decodeText(source(), { where, json: true })), tokens, () => undefined);
 
   let depth = 0;
   let key: string | null = null;

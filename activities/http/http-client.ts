@@ -4,6 +4,10 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../../lib/failures';
 import { CREDENTIAL_NAME, redactUrl, SecretMasker } from '../../lib/redact';
+import { firstInvalidUtf8 } from '../connectors/shared/encoding';
+
+/** JSON and text bodies are UTF-8 (RFC 8259); a BOM is dropped, invalid bytes throw. */
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 export interface HttpClientOptions {
   /** Requests per second allowed to this source (DataSourceConfig.rateLimitPerSecond). */
@@ -230,11 +234,26 @@ export class HttpClient {
     }
   }
 
-  /** Reads a whole (small) body, counting bytes. Big bodies should use `stream`. */
+  /**
+   * Reads a whole (small) body as UTF-8, counting bytes. Big bodies should use `stream`. Bytes that are not
+   * UTF-8 fail as InvalidPayload naming their offset: they never become U+FFFD inside labels.
+   */
   async readText(res: Response): Promise<string> {
     const chunks: Buffer[] = [];
     for await (const chunk of this.stream(res)) chunks.push(chunk);
-    return Buffer.concat(chunks).toString('utf8');
+    const body = Buffer.concat(chunks);
+    try {
+      return STRICT_UTF8.decode(body);
+    } catch {
+      const at = firstInvalidUtf8(body);
+      const where = at < 0 ? `its end (${body.length} bytes) cuts a multi-byte sequence` : `byte ${at}`;
+      throw this.redactError(
+        ApplicationFailure.nonRetryable(
+          `${this.options.sourceName}: ${redactUrl(res.url)} sent a body that is not valid UTF-8 at ${where}`,
+          FailureType.InvalidPayload,
+        ),
+      );
+    }
   }
 
   /**

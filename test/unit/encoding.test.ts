@@ -2,6 +2,8 @@
 // declared override for files that are not UTF-8, else InvalidPayload naming the byte offset.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { type Envelope, envelopeRecords } from '../../activities/connectors/comtrade';
+import { streamArrayMember } from '../../activities/connectors/overpass/json-stream';
 import { csvRecords } from '../../activities/connectors/shared/csv';
 import {
   decodeText,
@@ -9,8 +11,10 @@ import {
   firstInvalidUtf8,
   type TextEncoding,
 } from '../../activities/connectors/shared/encoding';
+import { HttpClient } from '../../activities/http/http-client';
 import { FailureType } from '../../lib/failures';
-import { assertFailure } from '../helpers/assertions';
+import { startFixtureServer } from '../fixtures/fixture-server';
+import { assertFailure, collect } from '../helpers/assertions';
 
 const LABELS = ["Côte d'Ivoire", 'Curaçao', 'Türkiye', 'São Tomé and Príncipe'];
 
@@ -144,5 +148,66 @@ describe('csvRecords (every CSV connector)', () => {
     await assertFailure(rows(latin1(csv)), FailureType.InvalidPayload, (f) =>
       assert.match(f.message, /^areas\.csv: not valid UTF-8 at byte 14 /),
     );
+  });
+});
+
+describe('JSON from APIs is strict UTF-8', () => {
+  // {"area":"Côte d'Ivoire"} with the ô written as one latin1 byte (0xF4) at offset 10.
+  const good = utf8(`{"area":"${LABELS[0]}","elements":[{"name":"${LABELS[3]}"}]}`);
+  const bad = Buffer.concat([utf8('{"area":"C'), Buffer.from([0xf4]), utf8(`te d'Ivoire","elements":[]}`)]);
+
+  test('HttpClient.getJson / readText (World Bank, MODIS, catalogues): InvalidPayload naming the byte', async () => {
+    const server = await startFixtureServer((req) => ({
+      headers: { 'content-type': 'application/json' },
+      body: req.path === '/bad' ? bad : good,
+    }));
+    try {
+      const http = new HttpClient({ sourceName: 'test', rateLimitPerSecond: 1000, timeoutMs: 5000 });
+      assert.deepEqual(await http.getJson(`${server.url}/good`), {
+        area: LABELS[0],
+        elements: [{ name: LABELS[3] }],
+      });
+      await assertFailure(http.getJson(`${server.url}/bad`), FailureType.InvalidPayload, (f) => {
+        assert.equal(f.nonRetryable, true);
+        assert.match(
+          f.message,
+          /^test: http:\/\/127\.0\.0\.1:\d+\/bad sent a body that is not valid UTF-8 at byte 10$/,
+        );
+      });
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('streamed bodies (Comtrade, Overpass): InvalidPayload naming the byte, whatever the chunking', async () => {
+    const envelope = (): Envelope => ({ fields: {}, data: 'missing' });
+    for (const size of [1, 4, 1 << 16]) {
+      await assertFailure(
+        collect(envelopeRecords(chunks(bad, size), 'UN Comtrade preview', envelope())),
+        FailureType.InvalidPayload,
+        (f) =>
+          assert.match(
+            f.message,
+            /^UN Comtrade preview: not valid UTF-8 at byte 10 \(0xF4 0x74\): a JSON body must be UTF-8/,
+          ),
+      );
+      await assertFailure(
+        collect(
+          streamArrayMember(chunks(bad, size), {
+            arrayKey: 'elements',
+            keep: ['area'],
+            members: {},
+            label: 'Overpass tile 1/1',
+          }),
+        ),
+        FailureType.InvalidPayload,
+        (f) => assert.match(f.message, /^Overpass tile 1\/1: not valid UTF-8 at byte 10 /),
+      );
+    }
+    const members: Record<string, unknown> = {};
+    const items = await collect(
+      streamArrayMember(chunks(good, 1), { arrayKey: 'elements', keep: ['area'], members, label: 'Overpass tile 1/1' }),
+    );
+    assert.deepEqual([members.area, items], [LABELS[0], [{ name: LABELS[3] }]]);
   });
 });

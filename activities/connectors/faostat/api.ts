@@ -13,6 +13,7 @@ import { streamArray } from 'stream-json/streamers/stream-array.js';
 import { z } from 'zod';
 import { configurationError, FailureType, invalidPayload } from '../../../lib/failures';
 import { redactSecrets } from '../../../lib/redact';
+import { decodeText } from '../shared/encoding';
 import { formatIssues } from '../shared/zod-issues';
 import type { ProbeResult, SourceContext } from '../types';
 import { asPayloadError } from './errors';
@@ -161,7 +162,8 @@ export async function* fetchApi(ctx: Ctx): AsyncGenerator<unknown> {
   }
   const records = streamArray.asStream();
   const parsing = pipeline(
-    Readable.from(body()),
+    // Strict UTF-8 (shared/encoding.ts): bytes that are not fail with their offset, never become labels.
+    Readable.from(decodeText(body(), { where, json: true })),
     parserStream(),
     watchTopLevel,
     pick.asStream({ filter: 'data' }),

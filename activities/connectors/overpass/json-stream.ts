@@ -4,10 +4,10 @@
 //
 // stream-json's bare tokenizer is called as a plain function on each decoded chunk, not through its Node
 // stream wrapper: pushing every token through an object-mode stream costs ~8x the parse itself.
-import { StringDecoder } from 'node:string_decoder';
 import Assembler from 'stream-json/assembler.js';
 import { jsonParser, type Token } from 'stream-json/parser.js';
 import { invalidPayload } from '../../../lib/failures';
+import { decodeText } from '../shared/encoding';
 
 export interface ObjectStreamOptions {
   /** The member whose array items are yielded one by one, e.g. "elements". */
@@ -37,7 +37,6 @@ export async function* streamArrayMember(
   opts: ObjectStreamOptions,
 ): AsyncGenerator<unknown> {
   const tokenize = jsonParser({ packValues: true, streamValues: false });
-  const decoder = new StringDecoder('utf8');
   const keep = new Set(opts.keep);
   const item = new Assembler();
   let items = 0;
@@ -102,8 +101,9 @@ export async function* streamArrayMember(
     }
   }
 
-  for await (const chunk of bytes) yield* consume(decoder.write(chunk));
-  yield* consume(decoder.end());
+  // Strict UTF-8 (shared/encoding.ts): invalid bytes fail with their offset instead of becoming U+FFFD in tags.
+  for await (const text of decodeText(bytes, { where: opts.label, json: true })) yield* consume(text);
+  yield* consume('');
   if (!opened) throw fail('the body is empty');
   if (!closed) throw fail('the body ends before its closing brace (truncated)');
   if (!sawArray) throw fail(`no "${opts.arrayKey}" array`);

@@ -43,6 +43,8 @@ export interface DecodeOptions {
   encoding?: TextEncoding;
   /** Names the file in failures, e.g. "FAOSTAT bulk QCL.zip entry.csv". */
   where?: string;
+  /** Text that can only be UTF-8 (JSON from an API, RFC 8259): the failure says so instead of suggesting the param. */
+  json?: boolean;
 }
 
 /** The offset of the first byte of the first invalid UTF-8 sequence in `bytes`, or -1; an incomplete end is fine. */
@@ -182,8 +184,10 @@ export async function* decodeText(bytes: AsyncIterable<Buffer>, options: DecodeO
             : override
               ? `${where}mixes encodings: valid UTF-8 with non-ASCII text before byte ${offset}, then bytes (${bad}) that are not UTF-8; ` +
                 `it cannot be read as ${override} either. Re-export the file in one encoding (UTF-8).`
-              : `${where}not valid UTF-8 at byte ${offset} (${bad}). If the file is latin1 or windows-1252, ` +
-                'set the encoding parameter ("encoding": "latin1" or "windows-1252"); otherwise the file is damaged.',
+              : options.json
+                ? `${where}not valid UTF-8 at byte ${offset} (${bad}): a JSON body must be UTF-8, so this one is damaged`
+                : `${where}not valid UTF-8 at byte ${offset} (${bad}). If the file is latin1 or windows-1252, ` +
+                  'set the encoding parameter ("encoding": "latin1" or "windows-1252"); otherwise the file is damaged.',
         );
       }
       // Track the open sequence the decoder holds (at most 3 bytes), for an exact offset later.
