@@ -184,6 +184,8 @@ export function redactUrl(url: string): string {
 /**
  * Masks URL credentials anywhere in free text, parseable or not (a bad DATABASE_URL, a connection string in
  * an error): `scheme://user:password@` keeps only the user, and `?token=…` style parameters lose their value.
+ * The password runs to the last `@` before whitespace (a password may hold `@` or `/` unencoded), so this is
+ * for single values and short messages, not for structured text such as a JSON log line.
  */
 export function redactUrlsInText(text: string): string {
   return text
