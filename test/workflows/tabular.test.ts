@@ -192,6 +192,45 @@ describe('on-event file imports (agriculture_local_surveys)', () => {
   });
 });
 
+describe('text encoding of imported files (employment_local_surveys)', () => {
+  const SOURCE = 'employment_local_surveys';
+  const communes = ["Côte d'Ivoire", 'Curaçao', 'Türkiye', 'São Tomé'];
+  const csv = `indicator,commune,sector,sex,period,value,unit,survey\n${communes
+    .map((c, i) => `employed_persons,${c},pêche,F,2024-Q1,${100 + i}.50,persons,Enquête emploi`)
+    .join('\n')}\n`;
+
+  test('a BOM-less UTF-8 file: non-ASCII labels round-trip into the store', async () => {
+    const file = path.join(tmp, 'emploi-utf8.csv');
+    fs.writeFileSync(file, Buffer.from(csv, 'utf8'));
+    const result = await importFile(SOURCE, file);
+    assert.equal(result.status, 'success');
+    assert.equal(result.recordsAdded, 4);
+    const rows = await observationsAsOf(h.db.pool, await h.versionId(SOURCE));
+    assert.deepEqual(
+      rows.map((r) => [r.seriesKey, r.value]),
+      communes.map((c, i) => [`employed_persons|${c}|pêche|F`, `${100 + i}.5`]).sort(),
+    );
+  });
+
+  test('the same text in latin1 without the encoding param fails at the first non-UTF-8 byte; nothing changes', async () => {
+    const id = await h.versionId(SOURCE);
+    const before = await observationsAsOf(h.db.pool, id);
+    const bytes = Buffer.from(csv, 'latin1');
+    const file = path.join(tmp, 'emploi-latin1.csv');
+    fs.writeFileSync(file, bytes);
+    const offset = bytes.findIndex((b) => b >= 0x80);
+    await assert.rejects(importFile(SOURCE, file), (err: unknown) => {
+      assert.ok(err instanceof WorkflowFailedError);
+      assert.match(String(err.cause?.message), new RegExp(`emploi-latin1\\.csv: not valid UTF-8 at byte ${offset} `));
+      return true;
+    });
+    const log = (await logsOf(h, SOURCE)).at(-1);
+    assert.equal(log?.errorClass, 'InvalidPayload');
+    assert.match(String(log?.errorMessage), /set the encoding parameter/);
+    assert.deepEqual(await observationsAsOf(h.db.pool, id), before);
+  });
+});
+
 describe('a scheduled feed (cadastre)', () => {
   const parcels = (areas: number[]) =>
     ['parcel_id,commune,area_m2,registered_on,land_use,title_type']
