@@ -332,7 +332,8 @@ test('set-key stores only ciphertext, sources show says set, --clear removes it'
   const sealed = config.apiKeyEncrypted ?? '';
   assert.ok(sealed.startsWith('v1:'));
   assert.ok(!sealed.includes(API_KEY));
-  assert.equal(decryptSecret(sealed, SECRET_KEY), API_KEY);
+  // Compared without printing either value: a failing assertion must not put the key into the test output.
+  assert.ok(decryptSecret(sealed, SECRET_KEY) === API_KEY, 'the stored key does not decrypt to the key typed in');
   assert.equal(config.username, 'analyst');
 
   const [shown, empty] = await Promise.all([
