@@ -17,7 +17,7 @@ import { z } from 'zod';
 import { configurationError, FailureType, invalidPayload } from '../../lib/failures';
 import { redactUrl } from '../http/http-client';
 import { csvRecords } from './shared/csv';
-import { canonicalDecimal } from './shared/decimal';
+import { canonicalDecimal, parseDecimal } from './shared/decimal';
 import { checksumOfLocation, isUrl, openLocation } from './shared/open-location';
 import { withoutSecret } from './shared/secrets';
 import { formatIssues } from './shared/zod-issues';
@@ -110,7 +110,6 @@ const canonicalCountry = (code: string) => (M49.test(code) ? code.padStart(3, '0
 
 /** INDSTAT's "not available" and its look-alikes. */
 const NULL_CELLS = new Set(['', '...', '..', '…']);
-const PLAIN_NUMBER = /^-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?$/;
 const GROUPED_NUMBER = /^-?\d{1,3}(?:[, \u00a0\u202f]\d{3})+(?:\.\d+)?$/;
 
 /**
@@ -120,8 +119,11 @@ const GROUPED_NUMBER = /^-?\d{1,3}(?:[, \u00a0\u202f]\d{3})+(?:\.\d+)?$/;
 export function parseValue(cell: string | null): string | null | undefined {
   const t = (cell ?? '').trim();
   if (NULL_CELLS.has(t)) return null;
-  if (PLAIN_NUMBER.test(t)) return canonicalDecimal(t);
   if (GROUPED_NUMBER.test(t)) return canonicalDecimal(t.replace(/[, \u00a0\u202f]/g, ''));
+  const parsed = parseDecimal(t);
+  if ('value' in parsed) return parsed.value;
+  // Beyond the canonical bound is a reason of its own; anything else is simply not a number.
+  if (!parsed.reason.startsWith('expected')) throw new RowRejected(parsed.reason);
   return undefined;
 }
 

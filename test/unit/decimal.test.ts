@@ -2,13 +2,20 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { z } from 'zod';
+import { transformComtradeRecord } from '../../activities/connectors/comtrade';
+import { FaostatParamsSchema, transformFaostatRecord } from '../../activities/connectors/faostat';
+import { transformIlostatRow } from '../../activities/connectors/ilostat';
+import { transformNdviRecord } from '../../activities/connectors/modis-ndvi';
 import {
   canonicalDecimal,
   decimalValue,
   MAX_DECIMAL_DIGITS,
   parseDecimal,
 } from '../../activities/connectors/shared/decimal';
+import { type TabularParams, TabularParamsSchema, transformTabularRecord } from '../../activities/connectors/tabular';
 import { RowRejected } from '../../activities/connectors/types';
+import { transformUnidoRecord } from '../../activities/connectors/unido';
+import { transformWorldBankRecord } from '../../activities/connectors/world-bank';
 
 describe('canonicalDecimal', () => {
   test('one spelling per number: plain, no leading or trailing zeros, no -0, no +', () => {
@@ -123,4 +130,86 @@ describe('canonicalDecimal', () => {
     assert.equal(issue(undefined)?.message, 'expected a number or a blank');
     assert.match(String(issue('1e999999999')?.message), /^"1e999999999" is out of range/);
   });
+});
+
+describe('every connector spells values the one way', () => {
+  const faostat = FaostatParamsSchema.parse({});
+  const tabular = TabularParamsSchema.parse({
+    columns: { seriesKey: ['k'], period: 'p', value: 'v' },
+    rowSchema: { k: 'string', p: 'string', v: 'number?' },
+  }) as TabularParams;
+  /** Each connector's transform of a minimal valid record carrying `value` where its source puts it. */
+  const connectors: Record<string, (value: string | number) => unknown> = {
+    world_bank: (value) =>
+      transformWorldBankRecord({
+        indicator: { id: 'AG.PRD.CROP.XD', value: 'Crop production index' },
+        country: { id: 'BJ', value: 'Benin' },
+        countryiso3code: 'BEN',
+        date: '2022',
+        value,
+      }),
+    faostat: (Value) =>
+      transformFaostatRecord(
+        {
+          'Area Code': '53',
+          Area: 'Benin',
+          'Item Code': '56',
+          Item: 'Maize (corn)',
+          'Element Code': '5510',
+          Element: 'Production',
+          Year: '2022',
+          Unit: 't',
+          Value,
+        },
+        faostat,
+      ),
+    ilostat: (v) =>
+      transformIlostatRow({
+        ref_area: 'BEN',
+        indicator: 'UNE_DEAP_SEX_AGE_RT',
+        sex: 'SEX_T',
+        time: '2022',
+        obs_value: String(v),
+      }),
+    comtrade: (primaryValue) =>
+      transformComtradeRecord({
+        period: '2023',
+        reporterCode: '204',
+        flowCode: 'X',
+        partnerCode: '0',
+        cmdCode: '52',
+        primaryValue,
+      }),
+    unido: (v) =>
+      transformUnidoRecord({ countryCode: '204', isic: '10', variable: 'Value added', values: { '2019': String(v) } }),
+    modis_ndvi: (meanNdvi) =>
+      transformNdviRecord(
+        {
+          area: 'benin_south',
+          month: '2024-01',
+          meanNdvi: String(meanNdvi),
+          pixelCount: 9,
+          composites: 2,
+          latestProcDate: null,
+        },
+        { product: 'MOD13Q1' },
+      ),
+    tabular_file: (v) => transformTabularRecord({ row: 1, values: { k: 'a', p: '2024', v } }, tabular),
+  };
+  const valueIn = (rows: unknown) => (rows as Array<{ value: string | null }>)[0]?.value;
+
+  for (const [name, transform] of Object.entries(connectors)) {
+    test(`${name}: "12.500000", 12.5, "1.25e1" and "012.5" are all "12.5"; "1e999999999" is a rejected row`, () => {
+      for (const input of ['12.500000', 12.5, '1.25e1', '012.5', '+12.50']) {
+        assert.equal(valueIn(transform(input)), '12.5', `${name} ${JSON.stringify(input)}`);
+      }
+      assert.equal(valueIn(transform('-0.000')), '0', `${name} -0.000`);
+      assert.equal(valueIn(transform('1e21')), '1000000000000000000000', `${name} 1e21`);
+      assert.throws(
+        () => transform('1e999999999'),
+        (err: unknown) => err instanceof RowRejected && /"1e999999999" is out of range/.test(err.message),
+        name,
+      );
+    });
+  }
 });
