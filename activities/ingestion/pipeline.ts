@@ -24,6 +24,7 @@ import { asPayloadFailure } from './payload-failure';
 import { rowHash } from './row-hash';
 import { prepareSource } from './source-context';
 import { assertStorable, unstorableReason } from './storable';
+import { testPoint } from './test-points';
 import type { FetchSummary, LoadSummary, ProbeSummary, TransformSummary } from './types';
 
 /** Rows read from staging per query while transforming. */
@@ -113,6 +114,7 @@ export function pipelineActivities(deps: ActivityDeps) {
           for await (const record of connector.fetch(fetchCtx)) {
             seq++;
             if (seq % 10000 === 0) fetchCtx.heartbeat({});
+            if (seq === 10) await testPoint('fetch:mid');
             // A record PostgreSQL cannot hold is staged as its reason, so the transform rejects it by number.
             const reason = unstorableReason(record);
             yield [ingestKey, seq, reason ? { [UNSTORABLE]: reason } : (record as Record<string, unknown>)] as const;
@@ -137,6 +139,7 @@ export function pipelineActivities(deps: ActivityDeps) {
     event?: EventInput;
   }): Promise<TransformSummary> {
     return guardDatabase('transform', async () => {
+      await testPoint('transform:start');
       const { ingestKey } = currentIngestKey();
       const { connector, ctx } = await prepareSource(deps, input.datasetVersionId, input.event);
       const checksum = crypto.createHash('sha256');
@@ -195,6 +198,7 @@ export function pipelineActivities(deps: ActivityDeps) {
             }
             afterSeq = batch[batch.length - 1]!.seq;
             heartbeat({ stage: 'transform', records: total, rejected });
+            await testPoint('transform:mid');
           }
         }
         await copyRows(
@@ -242,9 +246,9 @@ export function pipelineActivities(deps: ActivityDeps) {
     return guardDatabase('load', async () => {
       const { ingestKey } = currentIngestKey();
       const { ctx, policy } = await prepareSource(deps, input.datasetVersionId);
-      return withHeartbeat({ stage: 'load' }, () =>
-        inTransaction(deps, (client) =>
-          mergeStagedRevision(client, {
+      return withHeartbeat({ stage: 'load' }, async () => {
+        const loaded = await inTransaction(deps, async (client) => {
+          const merged = await mergeStagedRevision(client, {
             ingestKey,
             datasetVersionId: input.datasetVersionId,
             sourceName: ctx.sourceName,
@@ -254,9 +258,13 @@ export function pipelineActivities(deps: ActivityDeps) {
             rejectedRows: input.rejectedRows,
             policy,
             acceptRemovals: input.acceptRemovals ?? false,
-          }),
-        ),
-      ).catch((err) => {
+          });
+          await testPoint('load:before-commit');
+          return merged;
+        });
+        await testPoint('load:after-commit');
+        return loaded;
+      }).catch((err) => {
         if (err instanceof StagingMismatch) throw stagingLost(`${ctx.sourceName}: ${err.message}`);
         throw err;
       });
