@@ -21,6 +21,8 @@ export function schedulingActivities(deps: ActivityDeps) {
    * Versions due at `asOf` (the schedule's nominal time, so a retried master sees the same set):
    * automatic checks enabled, source active, not on-event, next check reached. Served by
    * dataset_versions_due_idx; keyset-paged by id so a huge catalog never loads at once.
+   * The only implementation of the due rule (no TypeScript twin to drift from it); an open breaker is
+   * returned flagged, for the master to count as skipped. Pinned in test/workflows/policies.test.ts.
    */
   async function findDueVersions(input: { asOf: string; afterId: number; limit: number }): Promise<DuePage> {
     const { rows } = await deps.db.pool.query<{

@@ -1,6 +1,8 @@
-// Scheduling rules as pure functions: the seed's DatasetVersion.should_check(), calculate_next_check()
-// and mark_checked(), with the circuit breaker folded in. No I/O and no clock of their own (the caller
-// passes `now`), so workflows, activities and tests all get the same answers.
+// Scheduling rules as pure functions: the seed's calculate_next_check() and mark_checked(), with the
+// circuit breaker folded in. No I/O and no clock of their own (the caller passes `now`), so workflows,
+// activities and tests all get the same answers. Which versions are due (the seed's should_check()) has
+// one implementation, the SQL of findDueVersions (activities/scheduling/due-versions.ts), pinned on
+// PostgreSQL in test/workflows/policies.test.ts.
 
 export const FREQUENCIES = ['weekly', 'monthly', 'quarterly', 'semi_annual', 'annual', 'on_event'] as const;
 export type Frequency = (typeof FREQUENCIES)[number];
@@ -51,16 +53,6 @@ export interface ScheduleState {
   lastCheckedAt: Date | null;
   consecutiveFailures: number;
   breakerOpenedAt: Date | null;
-}
-
-export function isBreakerOpen(state: Pick<ScheduleState, 'breakerOpenedAt'>): boolean {
-  return state.breakerOpenedAt !== null;
-}
-
-/** Whether the master scheduler should start an automatic check now. */
-export function shouldCheck(state: ScheduleState, frequency: Frequency, now: Date): boolean {
-  if (!state.checkEnabled || frequency === 'on_event' || isBreakerOpen(state)) return false;
-  return state.nextCheckAt === null || state.nextCheckAt.getTime() <= now.getTime();
 }
 
 export type CheckOutcome = 'success' | 'no_change' | 'failed';

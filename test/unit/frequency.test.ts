@@ -7,7 +7,6 @@ import {
   markChecked,
   resetBreaker,
   type ScheduleState,
-  shouldCheck,
 } from '../../lib/scheduling/frequency';
 import { freshnessOf } from '../../lib/scheduling/freshness';
 
@@ -46,19 +45,7 @@ describe('calculateNextCheck', () => {
   });
 });
 
-describe('shouldCheck', () => {
-  const now = at('2026-06-01T00:00:00Z');
-  test('a version never checked is due', () => assert.equal(shouldCheck(fresh, 'annual', now), true));
-  test('due once next_check_at is reached, not before', () => {
-    assert.equal(shouldCheck({ ...fresh, nextCheckAt: at('2026-06-01T00:00:00Z') }, 'annual', now), true);
-    assert.equal(shouldCheck({ ...fresh, nextCheckAt: at('2026-06-01T00:00:01Z') }, 'annual', now), false);
-  });
-  test('disabled, on-event and breaker-open versions are never due', () => {
-    assert.equal(shouldCheck({ ...fresh, checkEnabled: false }, 'annual', now), false);
-    assert.equal(shouldCheck(fresh, 'on_event', now), false);
-    assert.equal(shouldCheck({ ...fresh, breakerOpenedAt: now }, 'weekly', now), false);
-  });
-});
+// Whether a version is due is decided by SQL alone (findDueVersions): see test/workflows/policies.test.ts.
 
 describe('markChecked', () => {
   const now = at('2026-03-01T12:00:00Z');
@@ -78,13 +65,11 @@ describe('markChecked', () => {
       state = markChecked(state, 'annual', 'failed', now);
       assert.equal(state.consecutiveFailures, i);
       assert.equal(state.breakerOpenedAt, null);
-      assert.equal(state.nextCheckAt?.toISOString(), '2026-02-01T00:00:00.000Z');
-      assert.equal(shouldCheck(state, 'annual', now), true);
+      assert.equal(state.nextCheckAt?.toISOString(), '2026-02-01T00:00:00.000Z', 'still due');
     }
     state = markChecked(state, 'annual', 'failed', now);
     assert.equal(state.consecutiveFailures, BREAKER_THRESHOLD);
     assert.equal(state.breakerOpenedAt, now);
-    assert.equal(shouldCheck(state, 'annual', now), false);
     const later = markChecked(state, 'annual', 'failed', at('2026-03-02T00:00:00Z'));
     assert.equal(later.breakerOpenedAt, now, 'the breaker keeps the time it first opened');
   });
@@ -94,7 +79,7 @@ describe('markChecked', () => {
     const reset = resetBreaker(open, at('2026-03-05T00:00:00Z'));
     assert.equal(reset.consecutiveFailures, 0);
     assert.equal(reset.breakerOpenedAt, null);
-    assert.equal(shouldCheck(reset, 'annual', at('2026-03-05T00:00:00Z')), true);
+    assert.equal(reset.nextCheckAt?.toISOString(), '2026-03-05T00:00:00.000Z', 'due at once');
   });
 });
 
