@@ -8,6 +8,7 @@ import {
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
 import { type ActivityDeps, createActivities } from '../activities';
+import { sweepOrphanSpoolDirs } from '../activities/connectors/shared/spool';
 import { TASK_QUEUES, type TaskQueue } from '../lib/verticals';
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
@@ -35,6 +36,8 @@ export interface WorkerSetOptions {
 }
 
 export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
+  // Downloads a killed worker left behind (SIGKILL runs no cleanup) go before new ones start.
+  for (const dir of sweepOrphanSpoolDirs()) console.warn(`[tedi] removed the orphaned spool folder ${dir}`);
   const activities = createActivities(opts.deps);
   const workflows = await workflowBundle();
   return Promise.all(

@@ -170,7 +170,9 @@ export async function ingestDatasetVersion(input: IngestInput): Promise<IngestRe
         recordsSkipped: loaded.recordsUnchanged,
         recordsRejected: transformed.rejected,
         checksum: transformed.checksum,
-        reason: [loaded.changed ? undefined : 'no row changed', kept].filter(Boolean).join('; ') || undefined,
+        reason:
+          [loaded.changed ? undefined : 'no row changed', kept, loaded.acceptedOverride].filter(Boolean).join('; ') ||
+          undefined,
       },
       { ...common, recordsKept: loaded.recordsKept, acceptedOverride: loaded.acceptedOverride },
     );

@@ -25,6 +25,12 @@ export interface HttpClientOptions {
   signal?: AbortSignal;
   /** Called with the byte count of each response chunk that streams through. */
   onBytes?: (n: number) => void;
+  /**
+   * Largest body this source may send (DataSourceConfig.maxBodyBytes); a larger one fails as
+   * InvalidPayload, before or while it streams. Bodies read whole (`readText`, `getJson`) are also held
+   * to MAX_BUFFERED_BODY_BYTES, because they sit in memory.
+   */
+  maxBodyBytes?: number;
   /** Names used in error messages instead of the full URL, which may carry a key. */
   sourceName: string;
 }
@@ -36,6 +42,11 @@ export interface RequestOptions {
   /** Treat these statuses as success and let the caller read the body (e.g. an API's own error envelope). */
   acceptStatuses?: number[];
 }
+
+/** Default DataSourceConfig.maxBodyBytes: 2 GiB, beyond any one file or page a source of ours publishes. */
+export const DEFAULT_MAX_BODY_BYTES = 2 * 1024 ** 3;
+/** Bodies read whole into memory (JSON pages, catalogues, login answers) stop here: 64 MiB. */
+export const MAX_BUFFERED_BODY_BYTES = 64 * 1024 ** 2;
 
 /** Parses Retry-After (seconds or HTTP date) into milliseconds; undefined when absent or unreadable. */
 export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
@@ -240,7 +251,8 @@ export class HttpClient {
    */
   async readText(res: Response): Promise<string> {
     const chunks: Buffer[] = [];
-    for await (const chunk of this.stream(res)) chunks.push(chunk);
+    const limit = Math.min(this.options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, MAX_BUFFERED_BODY_BYTES);
+    for await (const chunk of this.stream(res, limit)) chunks.push(chunk);
     const body = Buffer.concat(chunks);
     try {
       return STRICT_UTF8.decode(body);
@@ -260,16 +272,26 @@ export class HttpClient {
    * Streams a body chunk by chunk, counting bytes as they pass. A connection that drops or stalls
    * mid-body is a retryable SourceUnavailable, like one that never answered.
    */
-  async *stream(res: Response): AsyncGenerator<Buffer> {
+  async *stream(res: Response, maxBytes = this.options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES): AsyncGenerator<Buffer> {
     const deadline = this.deadlines.get(res);
     if (!res.body) return;
+    const declared = Number(res.headers.get('content-length') ?? Number.NaN);
+    if (declared > maxBytes) {
+      deadline?.clear();
+      await res.body.cancel().catch(() => undefined);
+      throw this.tooLarge(res, `declares ${declared} bytes`, maxBytes);
+    }
+    let received = 0;
     try {
       for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
         deadline?.touch();
         this.options.onBytes?.(chunk.byteLength);
+        received += chunk.byteLength;
+        if (received > maxBytes) throw this.tooLarge(res, `sent more than ${maxBytes} bytes`, maxBytes);
         yield Buffer.from(chunk);
       }
     } catch (err) {
+      if (err instanceof ApplicationFailure) throw err;
       if (this.options.signal?.aborted) throw this.redactError(err);
       const reason = deadline?.controller.signal.aborted ? deadline.controller.signal.reason : err;
       throw this.redactError(
@@ -278,5 +300,16 @@ export class HttpClient {
     } finally {
       deadline?.clear();
     }
+  }
+
+  private tooLarge(res: Response, what: string, maxBytes: number): ApplicationFailure {
+    return this.redactError(
+      ApplicationFailure.nonRetryable(
+        `${this.options.sourceName}: ${redactUrl(res.url)} ${what}, more than the ${maxBytes} allowed ` +
+          '(data_source_configs.max_body_bytes; bodies read whole are held to 64 MiB). Raise the limit if the ' +
+          'source really publishes that much, or narrow the query.',
+        FailureType.InvalidPayload,
+      ),
+    );
   }
 }

@@ -52,6 +52,7 @@ export async function prepareSource(
     secrets: [apiKey],
     rateLimitPerSecond: config.rateLimitPerSecond,
     timeoutMs: config.timeoutMs,
+    maxBodyBytes: Number(config.maxBodyBytes),
     signal: cancellationSignal(),
     onBytes: (n) => {
       bytes += n;

@@ -11,6 +11,8 @@ export interface ManualTrigger {
   source: string;
   version?: string;
   force?: boolean;
+  /** Accept, for this run, an empty or shrunken snapshot the guards would refuse (recorded in the log row). */
+  acceptRemovals?: boolean;
   trigger?: IngestInput['trigger'];
   /** On-event and file sources: the file path or URL to ingest. */
   event?: IngestInput['event'];
@@ -37,7 +39,15 @@ export async function startManualIngestion(
   return client.workflow.start(ingestDatasetVersion, {
     taskQueue: taskQueueFor(source.vertical as Vertical),
     workflowId: manualIngestionId(source.name, version.version, now.toISOString()),
-    args: [{ datasetVersionId: version.id, trigger: req.trigger ?? 'manual', force: req.force, event: req.event }],
+    args: [
+      {
+        datasetVersionId: version.id,
+        trigger: req.trigger ?? 'manual',
+        force: req.force,
+        event: req.event,
+        acceptRemovals: req.acceptRemovals,
+      },
+    ],
     typedSearchAttributes: [
       ...runningIngestionAttributes({ vertical: source.vertical, source: source.name, version: version.version }),
     ],

@@ -52,6 +52,7 @@ function importSchema(cwd: string) {
     fileOrUrl: locationSchema(cwd),
     version: versionLabel,
     force: z.boolean().default(false),
+    acceptRemovals: z.boolean().default(false),
     wait: z.boolean().default(true),
     json: jsonFlag,
   });
@@ -105,6 +106,10 @@ export function registerImport(program: Command): void {
     .option('--version <label>', 'dataset version (default: current)')
     // An import runs whatever the source's schedule state (inactive, breaker open): someone asked for it.
     .option('--force', 'import even if the file is unchanged since the last import')
+    .option(
+      '--accept-removals',
+      'accept, for this run, a snapshot the guards refuse as empty or removing too many rows (recorded in the log)',
+    )
     .option('--no-wait', 'print the workflow id and return at once')
     .option('--json', JSON_HELP)
     .addHelpText('after', HELP_AFTER)
@@ -120,6 +125,7 @@ export function registerImport(program: Command): void {
             source: args.source,
             version: args.version,
             force: args.force,
+            acceptRemovals: args.acceptRemovals,
             trigger: 'event',
             event: { location: args.fileOrUrl },
           },

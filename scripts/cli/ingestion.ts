@@ -97,7 +97,7 @@ export function summarize(r: IngestResult): string {
   const counts = `${formatCount(r.recordsAdded)} added, ${formatCount(r.recordsUpdated)} updated, ${formatCount(r.recordsRemoved)} removed, ${formatCount(r.recordsSkipped)} unchanged, ${formatCount(r.recordsRejected)} rejected`;
   switch (r.status) {
     case 'success':
-      return `success: revision ${r.revision}; ${counts}`;
+      return `success: revision ${r.revision}; ${counts}${r.reason ? ` (${r.reason})` : ''}`;
     case 'no_change':
       return `no change${r.reason ? ` (${r.reason})` : ''}; still revision ${r.revision ?? '-'}`;
     case 'skipped':

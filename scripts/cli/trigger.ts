@@ -10,6 +10,7 @@ const TriggerArgs = z.object({
   source: sourceName,
   version: versionLabel,
   force: z.boolean().default(false),
+  acceptRemovals: z.boolean().default(false),
   wait: z.boolean().default(true),
   json: jsonFlag,
 });
@@ -21,6 +22,10 @@ export function registerTrigger(program: Command): void {
     .argument('<source>', 'source name, e.g. world_bank_agriculture')
     .option('--version <label>', 'dataset version (default: current)')
     .option('--force', 'ingest even if inactive, its breaker is open, or nothing changed')
+    .option(
+      '--accept-removals',
+      'accept, for this run, a snapshot the guards refuse as empty or removing too many rows (recorded in the log)',
+    )
     .option('--no-wait', 'print the workflow id and return at once')
     .option('--json', JSON_HELP)
     .addHelpText(
@@ -36,7 +41,7 @@ export function registerTrigger(program: Command): void {
         await findVersion(running.db, args.source, args.version);
         await runIngestion(
           running,
-          { source: args.source, version: args.version, force: args.force },
+          { source: args.source, version: args.version, force: args.force, acceptRemovals: args.acceptRemovals },
           { wait: args.wait, json: args.json },
         );
       });

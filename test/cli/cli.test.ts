@@ -294,6 +294,35 @@ test('a failed ingestion exits 1 with its failure message', async () => {
   }
 });
 
+test('import: a file that would remove too many rows exits 1 naming the guard; --accept-removals loads it, recorded', async () => {
+  const fixture = path.join(ROOT, 'test/fixtures/files/agriculture-survey.csv');
+  const [header = '', ...rows] = fs.readFileSync(fixture, 'utf8').split('\r\n').filter(Boolean);
+  const write = (name: string, kept: string[]) => {
+    const file = path.join(dataDir, name);
+    fs.writeFileSync(file, `${[header, ...kept].join('\r\n')}\r\n`);
+    return file;
+  };
+  await ok(['import', 'agriculture_local_surveys', write('full.csv', rows)]);
+  const half = write('half.csv', rows.slice(0, Math.floor(rows.length / 2)));
+  const removed = rows.length - Math.floor(rows.length / 2);
+
+  const refused = await tedi(['import', 'agriculture_local_surveys', half]);
+  assert.equal(refused.code, 1, refused.stderr);
+  assert.match(refused.stderr, new RegExp(`would remove ${removed} of ${rows.length} current rows`));
+  assert.match(refused.stderr, /--accept-removals/);
+
+  const accepted = await ok(['import', 'agriculture_local_surveys', half, '--accept-removals']);
+  assert.match(
+    accepted.stdout,
+    new RegExp(`success: revision 2; .*${removed} removed.*operator accepted removing ${removed}`),
+  );
+  const log = await app.db.prisma.ingestionLog.findFirstOrThrow({
+    where: { datasetVersion: { dataSource: { name: 'agriculture_local_surveys' } } },
+    orderBy: { id: 'desc' },
+  });
+  assert.match(log.acceptedOverride ?? '', new RegExp(`operator accepted removing ${removed} of ${rows.length}`));
+});
+
 test('logs filter by source, status and time', async () => {
   type Log = { source: string; status: string; trigger: string; errorMessage: string | null; id: number };
   const [all, agriculture, failed, recent, table] = await Promise.all([

@@ -76,7 +76,8 @@ async function halfOf(req: FixtureRequest): Promise<FixtureResponse> {
   return { ...res, body: body.subarray(0, Math.floor(body.length / 2)) };
 }
 
-const tempDirs = () => fs.readdirSync(os.tmpdir()).filter((name) => name.startsWith('tedi-faostat-'));
+const tempDirs = () =>
+  fs.readdirSync(os.tmpdir()).filter((name) => name.startsWith(`tedi-spool-${process.pid}-faostat-`));
 const rowsOf = (records: unknown[], params: FaostatParams) => records.flatMap((r) => transformFaostatRecord(r, params));
 
 describe('FAOSTAT params', () => {

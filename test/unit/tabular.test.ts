@@ -598,6 +598,7 @@ describe('tedi import: arguments', () => {
       fileOrUrl: file,
       version: 'current',
       force: false,
+      acceptRemovals: false,
       wait: true,
       json: false,
     });
@@ -607,12 +608,14 @@ describe('tedi import: arguments', () => {
       version: '2024',
       wait: false,
       force: true,
+      acceptRemovals: true,
     });
     assert.deepEqual(parsed, {
       source: 'cadastre',
       fileOrUrl: 'https://example.org/parcels.csv',
       version: '2024',
       force: true,
+      acceptRemovals: true,
       wait: false,
       json: false,
     });

@@ -4,8 +4,6 @@
 // is streamed to a temporary file first, then the one CSV entry is inflated and parsed as a stream: at no
 // point is the archive, or the CSV, held in memory (QCL is some 4 million rows).
 import fs from 'node:fs';
-import fsp from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -13,6 +11,7 @@ import yauzl from 'yauzl';
 import { z } from 'zod';
 import { configurationError, invalidPayload } from '../../../lib/failures';
 import { csvRecords } from '../shared/csv';
+import { makeSpoolDir, removeSpoolDir } from '../shared/spool';
 import { formatIssues } from '../shared/zod-issues';
 import type { ProbeResult, SourceContext } from '../types';
 import { asPayloadError } from './errors';
@@ -198,13 +197,13 @@ export async function* fetchBulk(ctx: Ctx): AsyncGenerator<Record<string, string
   const dataset = await readBulkDataset(ctx);
   const url = ctx.params.zipUrl ? resolveSourceUrl(ctx.baseUrl, ctx.params.zipUrl) : dataset.fileLocation;
   const where = `FAOSTAT ${dataset.code} bulk zip ${url}`;
-  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'tedi-faostat-'));
+  const dir = await makeSpoolDir(`faostat-${dataset.code}`);
   try {
     const file = path.join(dir, `${dataset.code}.zip`);
     const bytes = await download(ctx, url, file);
     ctx.log('FAOSTAT bulk zip downloaded', { dataset: dataset.code, bytes, areas: describeAreas(ctx.params.areas) });
     yield* readRows(ctx, file, where);
   } finally {
-    await fsp.rm(dir, { recursive: true, force: true });
+    await removeSpoolDir(dir);
   }
 }

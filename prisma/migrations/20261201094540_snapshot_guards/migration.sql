@@ -1,5 +1,6 @@
 -- AlterTable
 ALTER TABLE "data_source_configs" ADD COLUMN     "allow_empty_snapshot" BOOLEAN NOT NULL DEFAULT false,
+ADD COLUMN     "max_body_bytes" BIGINT NOT NULL DEFAULT 2147483648,
 ADD COLUMN     "max_removed_ratio" DOUBLE PRECISION NOT NULL DEFAULT 0.2;
 
 -- AlterTable
