@@ -2,14 +2,17 @@
 // ingested end to end: the real ingestDatasetVersion workflow on a Temporal dev server, real PostgreSQL,
 // the connectors' real HTTP path over loopback. The fixture server only chooses which recorded body
 // answers a request; it never edits one. Every expected value was read by hand off the body it comes from.
-// Only the Comtrade availability (getDa) answer is written here: no recorded getDa body was found.
+// Written here, because no recorded body was found: the Comtrade availability (getDa) answer, the ILOSTAT
+// table of contents as CSV (its values come from a recorded JSON table of contents) and the zip container
+// around the recorded FAOSTAT CSV excerpt.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { observationsAsOf } from '../../activities/store/as-of';
 import { encryptSecret } from '../../lib/secrets';
-import { type FixtureHandler, jsonResponse } from '../fixtures/fixture-server';
-import { recordedJson } from '../fixtures/recorded';
+import { type FixtureHandler, type FixtureResponse, jsonResponse } from '../fixtures/fixture-server';
+import { recorded, recordedJson, recordedText } from '../fixtures/recorded';
+import { zipBuffer } from '../fixtures/zip';
 import { type Harness, startHarness, TEST_SECRET_KEY } from '../helpers/harness';
 import { logsOf, runIngestion } from '../helpers/ingest';
 
@@ -289,6 +292,164 @@ describe('unido: real legacy INDSTAT answers (dimant/unidostat sample data)', ()
   });
 
   test('the same answers again: no change signal, the unchanged content makes no revision', async () => {
+    const result = await runIngestion(h, SOURCE);
+    assert.equal(result.status, 'no_change');
+    assert.equal(result.revision, 1);
+  });
+});
+
+describe('ilostat: real rplumber answers (cyanheads/ilostat-mcp-server recorded fixtures)', () => {
+  const SOURCE = 'ilostat';
+  const ID = 'UNE_DEAP_SEX_AGE_RT_A';
+  // The recorded table of contents is JSON (format=.json); the connector reads the CSV one, so this TOC is
+  // written here from the recorded entries' `id` and `last.update`, nothing else.
+  const recordedToc = JSON.parse(recordedText('ilostat', 'toc-indicator.json')) as Record<string, unknown>[];
+  let stamps = new Map(recordedToc.map((e) => [String(e.id), String(e['last.update'])]));
+  const tocCsv = () => `"id","last.update"\n${[...stamps].map(([id, stamp]) => `"${id}","${stamp}"`).join('\n')}\n`;
+  let byArea: Record<string, string> = {
+    KEN: 'une-deap-sex-age-rt-a-ken.csv',
+    USA: 'une-deap-sex-age-rt-a-usa.csv',
+  };
+  const requests: string[] = [];
+  // rplumber sends every body as an attachment (application/octet-stream).
+  const csvBody = (body: string | Buffer): FixtureResponse => ({
+    status: 200,
+    headers: { 'content-type': 'application/octet-stream', 'content-disposition': 'attachment; filename=response.csv' },
+    body,
+  });
+
+  before(async () => {
+    h.mount(SOURCE, (req) => {
+      requests.push(`${req.path}?${req.query}`);
+      if (req.path === '/metadata/toc/indicator/') return csvBody(tocCsv());
+      const file = byArea[req.query.get('ref_area') ?? ''];
+      if (req.path === '/data/indicator/' && req.query.get('id') === ID && file)
+        return csvBody(recorded('ilostat', file));
+      return jsonResponse({ error: 'deprecated or invalid dataset id' }, 400);
+    });
+    await h.db.prisma.dataSource.update({
+      where: { name: SOURCE },
+      data: { params: { indicators: [ID], refAreas: ['KEN', 'USA'] } },
+    });
+  });
+
+  test('two real /data/indicator CSV answers (Kenya 6 rows, USA 18 rows) become revision 1', async () => {
+    const result = await runIngestion(h, SOURCE);
+    assert.equal(result.status, 'success');
+    assert.equal(result.revision, 1);
+    assert.equal(result.recordsAdded, 6 + 18);
+    assert.equal(result.recordsRejected, 0);
+    assert.deepEqual(requests, [
+      '/metadata/toc/indicator/?lang=en&format=.csv',
+      `/data/indicator/?id=${ID}&ref_area=KEN&format=.csv`,
+      `/data/indicator/?id=${ID}&ref_area=USA&format=.csv`,
+    ]);
+    // toc-indicator.json: "id": "UNE_DEAP_SEX_AGE_RT_A", … "last.update": "24/09/2026 07:10:19"
+    assert.equal((await logsOf(h, SOURCE))[0]?.probeToken, `${ID}=2026-09-24T07:10:19`);
+    const lines = await currentLines(SOURCE);
+    assert.equal(lines.length, 24);
+    const ken = 'UNE_DEAP_SEX_AGE_RT|KEN|SEX_T|AGE_YTHADULT_YGE15';
+    // ken.csv line 2: …,"2021",5.585,,,,"R1:3513"; line 5: …,"2009",9.6,,,, (no note at all)
+    assert.ok(lines.includes(`${ken} 2021 5.585`));
+    assert.ok(lines.includes(`${ken} 2009 9.6`));
+    assert.ok(lines.includes(`${ken} 1999 10.004`));
+    // usa.csv line 7: "USA","BA:453",…,"SEX_F","AGE_YTHADULT_Y15-24","2025",9.002,"B","C6:1058","I11:264","R1:3513_R1:2803_T2:85"
+    const usaYouthWomen = 'UNE_DEAP_SEX_AGE_RT|USA|SEX_F|AGE_YTHADULT_Y15-24';
+    assert.ok(lines.includes(`${usaYouthWomen} 2025 9.002`));
+    // usa.csv line 16: …,"SEX_M","AGE_YTHADULT_YGE15","2023",3.8,,,,"R1:3513_T2:85"
+    assert.ok(lines.includes('UNE_DEAP_SEX_AGE_RT|USA|SEX_M|AGE_YTHADULT_YGE15 2023 3.8'));
+    const attributesOf = async (key: string, period: string) => {
+      const { rows } = await h.db.pool.query<{ attributes: Record<string, unknown> | null }>(
+        'SELECT attributes FROM observations WHERE dataset_version_id = $1 AND series_key = $2 AND period = $3 AND valid_to IS NULL',
+        [await h.versionId(SOURCE), key, period],
+      );
+      return rows[0]?.attributes;
+    };
+    assert.deepEqual(await attributesOf(usaYouthWomen, '2025'), {
+      source: 'BA:453',
+      obs_status: 'B',
+      note_classif: 'C6:1058',
+      note_indicator: 'I11:264',
+      note_source: 'R1:3513_R1:2803_T2:85',
+    });
+    // ken.csv line 5: "KEN","AA:1311",…,"2009",9.6,,,, — the blank cells are not stored as empty attributes.
+    assert.deepEqual(await attributesOf(ken, '2009'), { source: 'AA:1311' });
+  });
+
+  test('the same last.update again is a no_change run', async () => {
+    const result = await runIngestion(h, SOURCE);
+    assert.equal(result.status, 'no_change');
+    assert.equal(result.revision, 1);
+  });
+
+  // needs the snapshot guard
+  test('the real header-only answer for both areas is refused as SuspiciousSnapshot; revision 1 stays', async () => {
+    // A later stamp (written here) so that the run fetches; both areas answer the recorded header-only body.
+    stamps = new Map([[ID, '25/09/2026 07:10:19']]);
+    byArea = { KEN: 'header-only.csv', USA: 'header-only.csv' };
+    const log = await failingRun(SOURCE, /empty and would remove all 24 current rows/);
+    assert.equal(log?.errorClass, 'SuspiciousSnapshot');
+    assert.equal((await currentLines(SOURCE)).length, 24);
+  });
+});
+
+describe('faostat: the real bulk catalogue (hwam91/open-ag-library) and a quoted QCL CSV excerpt', () => {
+  const SOURCE = 'faostat';
+  const requests: string[] = [];
+
+  before(async () => {
+    // The zip container is written here: no recorded zip was found, only the first line of the CSV inside it.
+    const zip = await zipBuffer([
+      {
+        name: 'Production_Crops_Livestock_E_All_Data_(Normalized).csv',
+        data: recorded('faostat', 'qcl-normalized-first-row.csv'),
+      },
+    ]);
+    h.mount(SOURCE, (req) => {
+      requests.push(req.path);
+      if (req.path === '/bulk/datasets_E.json') return recordedJson('faostat', 'datasets_E-AE-QCL.json');
+      if (req.path === '/bulk/qcl.zip')
+        return { status: 200, headers: { 'content-type': 'application/zip' }, body: zip };
+      return {
+        status: 403,
+        headers: { 'content-type': 'application/xml' },
+        body: '<Error><Code>AccessDenied</Code></Error>',
+      };
+    });
+    await h.db.prisma.dataSource.update({
+      where: { name: SOURCE },
+      data: {
+        params: {
+          route: 'bulk',
+          datasetCode: 'QCL',
+          areas: ['2'],
+          bulkCatalogUrl: 'bulk/datasets_E.json',
+          zipUrl: 'bulk/qcl.zip',
+        },
+      },
+    });
+  });
+
+  test("the catalogue's QCL entry is the probe; the recorded CSV row is stored with the canonical value", async () => {
+    const result = await runIngestion(h, SOURCE);
+    assert.equal(result.status, 'success');
+    assert.equal(result.revision, 1);
+    assert.equal(result.recordsAdded, 1);
+    assert.deepEqual(requests, ['/bulk/datasets_E.json', '/bulk/datasets_E.json', '/bulk/qcl.zip']);
+    // datasets_E-AE-QCL.json, the QCL entry: "DateUpdate":"2025-12-31T00:00:00", "FileSize":"33127KB", "FileRows":4209110
+    assert.equal((await logsOf(h, SOURCE))[0]?.probeToken, '2025-12-31T00:00:00|4209110|33127KB');
+    // qcl-normalized-first-row.csv line 2:
+    // "2","'004","Afghanistan","221","'01371","Almonds, in shell","5312","Area harvested","1961","1961","ha","0.000000","A",
+    assert.deepEqual(await currentLines(SOURCE), ['QCL|2|221|5312 1961 0']);
+    assert.deepEqual(await currentAttributes(SOURCE, 'QCL|2|221|5312'), {
+      area: 'Afghanistan',
+      item: 'Almonds, in shell',
+      element: 'Area harvested',
+      flag: 'A',
+    });
+  });
+
+  test('the same catalogue again: the unchanged DateUpdate|FileRows|FileSize is a no_change run', async () => {
     const result = await runIngestion(h, SOURCE);
     assert.equal(result.status, 'no_change');
     assert.equal(result.revision, 1);
