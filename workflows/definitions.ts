@@ -1,7 +1,8 @@
 // Messages operators can send from the Web UI or `temporal workflow query|signal`. Workflow-safe.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 
-export type IngestionStage = 'starting' | 'probe' | 'fetch' | 'transform' | 'load' | 'finishing' | 'done';
+/** `fetch` is the one streamed pass: download, parse, validate, transform, checksum and stage. */
+export type IngestionStage = 'starting' | 'probe' | 'fetch' | 'load' | 'finishing' | 'done';
 
 export interface IngestionProgress {
   source: string | null;

@@ -55,7 +55,7 @@ const book = proxyActivities<Activities>(bookkeeping);
 
 export async function ingestDatasetVersion(input: IngestInput): Promise<IngestResult> {
   const { probeSource } = proxyActivities<Activities>(probeOptions(input.retry));
-  const { fetchToStaging, transformStaged } = proxyActivities<Activities>(streamingOptions(input.retry));
+  const { stageSnapshot } = proxyActivities<Activities>(streamingOptions(input.retry));
   const { loadRevision } = proxyActivities<Activities>(loadOptions(input.retry));
 
   const progress: IngestionProgress = {
@@ -111,46 +111,44 @@ export async function ingestDatasetVersion(input: IngestInput): Promise<IngestRe
     return result;
   };
 
-  /** fetch → transform → load, each stage checked against the previous one's count. */
+  /** One streamed pass (fetch → transform → stage), then the load, which checks staging against the pass. */
   async function fetchTransformLoad(probeToken: string | null): Promise<IngestResult> {
     progress.stage = 'fetch';
-    const fetched = await retryWhileDatabaseDown(() =>
-      fetchToStaging({ datasetVersionId: plan.datasetVersionId, event: input.event }),
-    );
-    progress.recordsFetched = fetched.records;
-
-    progress.stage = 'transform';
-    const transformed = await retryWhileDatabaseDown(() =>
-      transformStaged({
+    const staged = await retryWhileDatabaseDown(() =>
+      stageSnapshot({
         datasetVersionId: plan.datasetVersionId,
         logId: plan.logId,
-        expectedRecords: fetched.records,
+        lastChecksum: plan.lastChecksum,
+        force: input.force,
         maxRejectRatio: input.maxRejectRatio,
         event: input.event,
       }),
     );
-    progress.rowsTransformed = transformed.rows;
-    const common = { probeToken, bytesFetched: fetched.bytes };
+    progress.recordsFetched = staged.records;
+    progress.rowsTransformed = staged.rows;
+    const common = { probeToken, bytesFetched: staged.bytes };
 
-    if (!input.force && transformed.checksum === plan.lastChecksum) {
+    if (staged.unchanged || staged.stagingTable === null) {
       return finish(
         {
           ...emptyResult('no_change', plan, 'content checksum unchanged'),
-          recordsSkipped: transformed.rows,
-          recordsRejected: transformed.rejected,
+          recordsSkipped: staged.rows,
+          recordsRejected: staged.rejected,
         },
         common,
       );
     }
+    const stagingTable = staged.stagingTable;
 
     progress.stage = 'load';
     const loaded = await retryWhileDatabaseDown(() =>
       loadRevision({
         datasetVersionId: plan.datasetVersionId,
-        checksum: transformed.checksum,
+        stagingTable,
+        checksum: staged.checksum,
         probeToken,
-        expectedRows: transformed.rows,
-        rejectedRows: transformed.rejected,
+        expectedRows: staged.rows,
+        rejectedRows: staged.rejected,
         acceptRemovals: input.acceptRemovals,
       }),
     );
@@ -168,8 +166,8 @@ export async function ingestDatasetVersion(input: IngestInput): Promise<IngestRe
         recordsUpdated: loaded.recordsUpdated,
         recordsRemoved: loaded.recordsRemoved,
         recordsSkipped: loaded.recordsUnchanged,
-        recordsRejected: transformed.rejected,
-        checksum: transformed.checksum,
+        recordsRejected: staged.rejected,
+        checksum: staged.checksum,
         reason:
           [loaded.changed ? undefined : 'no row changed', kept, loaded.acceptedOverride].filter(Boolean).join('; ') ||
           undefined,

@@ -7,6 +7,7 @@ import { configurationError } from '../../lib/failures';
 import { type IngestionOutcome, recordIngestion } from '../../lib/monitoring/metrics';
 import { type Frequency, markChecked, type ScheduleState } from '../../lib/scheduling/frequency';
 import type { ActivityDeps } from '../deps';
+import { dropStaging, stagingTableFor } from '../store/staging';
 import { currentIngestKey } from './ingest-key';
 import type { FinishInput, FinishSummary, IngestionPlan, Trigger, VersionRef } from './types';
 
@@ -145,8 +146,8 @@ export function auditLogActivities(deps: ActivityDeps) {
     });
     if (outcome) recordIngestion(metricMeter, outcome);
     const { ingestKey } = currentIngestKey();
-    await deps.db.pool.query('DELETE FROM staged_records WHERE ingest_key = $1', [ingestKey]);
-    await deps.db.pool.query('DELETE FROM staged_observations WHERE ingest_key = $1', [ingestKey]);
+    // The run's staging table goes with the run, whatever its outcome.
+    await dropStaging(deps.db.pool, stagingTableFor(ingestKey));
     return summary;
   }
 

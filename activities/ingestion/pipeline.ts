@@ -1,23 +1,27 @@
-// The four data stages of an ingestion, each a Temporal activity with its own retries:
-//   probe     – the source's cheap change signal, before any data moves;
-//   fetch     – stream raw records from the source into staged_records (COPY);
-//   transform – validate each raw record (zod) into canonical rows in staged_observations (COPY);
-//   load      – merge staged rows into the versioned store as a new revision, in one transaction.
-// Every stage reads and writes PostgreSQL and returns a small summary: data never enters workflow history.
-// Every stage is keyed by the run's ingest key, so a retry after a crash redoes its work exactly once.
-// Every stage checks its input against what the previous stage recorded: staging that PostgreSQL emptied
-// in crash recovery (the tables are UNLOGGED) fails as StagingLost, and the workflow starts over from fetch.
-import crypto from 'node:crypto';
+// The data stages of an ingestion, each a Temporal activity with its own retries:
+//   probe – the source's cheap change signal, before any data moves;
+//   stage – one streamed pass: source bytes → parse → validate/transform → canonical rows, written to a
+//           local spool file while the content checksum is computed; an unchanged snapshot stops there
+//           (nothing is written to PostgreSQL), a changed one is COPYed into the run's staging table;
+//   load  – merge the staged rows into the versioned store as a new revision, in one transaction.
+// Every stage returns a small summary: data never enters workflow history. Every stage is keyed by the
+// run's ingest key, so a retry after a crash redoes its work exactly once. The load checks the staging
+// table against the count the stage recorded: staging that PostgreSQL emptied in crash recovery (it is
+// UNLOGGED) fails as StagingLost, and the workflow stages again.
+import path from 'node:path';
 import { heartbeat, metricMeter } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { PoolClient } from 'pg';
 import { FailureType } from '../../lib/failures';
 import { recordBytesFetched } from '../../lib/monitoring/metrics';
+import { makeSpoolDir, removeSpoolDir } from '../connectors/shared/spool';
 import type { EventInput } from '../connectors/types';
 import { RowRejected } from '../connectors/types';
 import type { ActivityDeps } from '../deps';
-import { copyRows } from '../store/copy-rows';
 import { mergeStagedRevision, StagingMismatch } from '../store/merge-revision';
+import { SpoolWriter } from '../store/spool-writer';
+import { stageFromSpool, stagingTableFor } from '../store/staging';
+import { ContentChecksum } from './content-checksum';
 import { guardDatabase } from './database-failure';
 import { currentIngestKey } from './ingest-key';
 import { asPayloadFailure } from './payload-failure';
@@ -25,18 +29,14 @@ import { rowHash } from './row-hash';
 import { prepareSource } from './source-context';
 import { assertStorable, unstorableReason } from './storable';
 import { testPoint } from './test-points';
-import type { FetchSummary, LoadSummary, ProbeSummary, TransformSummary } from './types';
+import type { LoadSummary, ProbeSummary, StageSummary } from './types';
 
-/** Rows read from staging per query while transforming. */
-const TRANSFORM_BATCH = 5000;
 /** Rejected rows kept (row number + reason) in the log row. */
 const REJECT_SAMPLE = 50;
 /** Above this share of rejected rows the ingestion fails and the current revision stays as it is. */
 export const DEFAULT_MAX_REJECT_RATIO = 0.1;
 /** How often the load, one long transaction, tells Temporal its worker is alive. */
 const LOAD_HEARTBEAT_MS = 5000;
-/** Staged in place of a raw record PostgreSQL cannot hold; the transform rejects it with the reason. */
-const UNSTORABLE = '__tediUnstorable';
 
 /** True when `records` of `total` rejected rows is more than the allowed share (the TooManyRejects rule). */
 export function tooManyRejects(rejected: number, total: number, maxRatio = DEFAULT_MAX_REJECT_RATIO): boolean {
@@ -70,7 +70,7 @@ async function inTransaction<T>(deps: ActivityDeps, work: (client: PoolClient) =
 function stagingLost(message: string): ApplicationFailure {
   return ApplicationFailure.nonRetryable(
     `${message}: staging was lost (e.g. PostgreSQL restarted and emptied its unlogged staging tables); ` +
-      'the ingestion starts again from fetch',
+      'the ingestion stages the snapshot again',
     FailureType.StagingLost,
   );
 }
@@ -95,146 +95,119 @@ export function pipelineActivities(deps: ActivityDeps) {
     });
   }
 
-  async function fetchToStaging(input: { datasetVersionId: number; event?: EventInput }): Promise<FetchSummary> {
+  async function stageSnapshot(input: {
+    datasetVersionId: number;
+    logId: string;
+    /** The current revision's content checksum: the same again means nothing is staged. */
+    lastChecksum: string | null;
+    /** Stage even when the checksum is unchanged (the load then decides, row by row). */
+    force?: boolean;
+    maxRejectRatio?: number;
+    event?: EventInput;
+  }): Promise<StageSummary> {
     return guardDatabase('fetch', async () => {
       const { ingestKey } = currentIngestKey();
       const { connector, ctx, bytesFetched } = await prepareSource(deps, input.datasetVersionId, input.event);
-      let seq = 0;
-      // Every heartbeat of the fetch, the connector's per-page ones included, says how far it got (stage,
-      // records staged, bytes read), so `temporal workflow describe` and the CLI can show progress.
+      const checksum = new ContentChecksum();
+      const rejects: Array<{ row: number; reason: string }> = [];
+      let records = 0;
+      let rejected = 0;
+      const reject = (record: number, reason: string) => {
+        rejected++;
+        if (rejects.length < REJECT_SAMPLE) rejects.push({ row: record, reason: reason.slice(0, 300) });
+      };
+      // Every heartbeat, the connector's per-page ones included, says how far the pass got, so
+      // `temporal workflow describe` and the CLI can show progress.
       const fetchCtx = {
         ...ctx,
-        heartbeat: (details: Record<string, unknown>) => ctx.heartbeat({ stage: 'fetch', ...details, records: seq }),
+        heartbeat: (details: Record<string, unknown>) =>
+          ctx.heartbeat({ stage: 'fetch', ...details, records, rows: spool.rows, rejected }),
       };
-      // Bytes count whether or not the attempt succeeds: the source served them.
-      const records = await inTransaction(deps, async (client) => {
-        // A retried attempt starts from a clean slate: its earlier partial COPY is replaced atomically.
-        await client.query('DELETE FROM staged_records WHERE ingest_key = $1', [ingestKey]);
-        async function* rows() {
+      const dir = await makeSpoolDir('snapshot');
+      const spool = new SpoolWriter(path.join(dir, 'rows.copy'));
+      try {
+        try {
           for await (const record of connector.fetch(fetchCtx)) {
-            seq++;
-            if (seq % 10000 === 0) fetchCtx.heartbeat({});
-            if (seq === 10) await testPoint('fetch:mid');
-            // A record PostgreSQL cannot hold is staged as its reason, so the transform rejects it by number.
-            const reason = unstorableReason(record);
-            yield [ingestKey, seq, reason ? { [UNSTORABLE]: reason } : (record as Record<string, unknown>)] as const;
-          }
-        }
-        return copyRows(client, 'staged_records', ['ingest_key', 'seq', 'payload'], rows());
-      })
-        .catch((err) => {
-          throw asPayloadFailure(err, ctx.sourceName);
-        })
-        .finally(() => recordBytesFetched(metricMeter, ctx.sourceName, bytesFetched()));
-      return { records, bytes: bytesFetched() };
-    });
-  }
-
-  async function transformStaged(input: {
-    datasetVersionId: number;
-    logId: string;
-    /** Records the fetch stage staged; fewer in staging means staging was lost. */
-    expectedRecords: number;
-    maxRejectRatio?: number;
-    event?: EventInput;
-  }): Promise<TransformSummary> {
-    return guardDatabase('transform', async () => {
-      await testPoint('transform:start');
-      const { ingestKey } = currentIngestKey();
-      const { connector, ctx } = await prepareSource(deps, input.datasetVersionId, input.event);
-      const checksum = crypto.createHash('sha256');
-      const rejects: Array<{ row: number; reason: string }> = [];
-      let total = 0;
-      let rejected = 0;
-
-      const reject = (seq: number, reason: string) => {
-        rejected++;
-        if (rejects.length < REJECT_SAMPLE) rejects.push({ row: seq, reason: reason.slice(0, 300) });
-      };
-
-      const rows = await inTransaction(deps, async (client) => {
-        await client.query('DELETE FROM staged_observations WHERE ingest_key = $1', [ingestKey]);
-        let out = 0;
-        async function* canonicalRows() {
-          let afterSeq = 0;
-          for (;;) {
-            const { rows: batch } = await deps.db.pool.query<{ seq: number; payload: Record<string, unknown> }>(
-              'SELECT seq, payload FROM staged_records WHERE ingest_key = $1 AND seq > $2 ORDER BY seq LIMIT $3',
-              [ingestKey, afterSeq, TRANSFORM_BATCH],
-            );
-            if (batch.length === 0) return;
-            for (const { seq, payload } of batch) {
-              total++;
-              const unstorable = payload?.[UNSTORABLE];
-              if (typeof unstorable === 'string') {
-                reject(seq, unstorable);
-                continue;
-              }
-              let produced: ReturnType<typeof connector.transform>;
-              try {
-                produced = connector.transform(payload, ctx.params);
-                for (const row of produced) assertStorable(row);
-              } catch (err) {
-                if (!(err instanceof RowRejected)) throw err;
-                reject(seq, err.message);
-                continue;
-              }
-              for (const row of produced) {
-                const hash = rowHash(row);
-                checksum.update(hash);
-                out++;
-                yield [
-                  ingestKey,
-                  out,
-                  row.seriesKey,
-                  row.period,
-                  row.value,
-                  row.unit,
-                  row.attributes,
-                  hash,
-                  seq,
-                ] as const;
-              }
+            records++;
+            if (records % 10000 === 0) fetchCtx.heartbeat({});
+            if (records === 10) await testPoint('stage:mid');
+            const unstorable = unstorableReason(record);
+            if (unstorable) {
+              reject(records, unstorable);
+              continue;
             }
-            afterSeq = batch[batch.length - 1]!.seq;
-            heartbeat({ stage: 'transform', records: total, rejected });
-            await testPoint('transform:mid');
+            let produced: ReturnType<typeof connector.transform>;
+            try {
+              produced = connector.transform(record, ctx.params);
+              for (const row of produced) assertStorable(row);
+            } catch (err) {
+              if (!(err instanceof RowRejected)) throw err;
+              reject(records, err.message);
+              continue;
+            }
+            for (const row of produced) {
+              const hash = rowHash(row);
+              checksum.add(hash);
+              await spool.write([
+                spool.rows + 1,
+                records,
+                row.seriesKey,
+                row.period,
+                row.value,
+                row.unit,
+                row.attributes,
+                hash,
+              ]);
+            }
           }
+          await spool.close();
+        } catch (err) {
+          throw asPayloadFailure(err, ctx.sourceName);
+        } finally {
+          recordBytesFetched(metricMeter, ctx.sourceName, bytesFetched());
         }
-        await copyRows(
-          client,
-          'staged_observations',
-          ['ingest_key', 'seq', 'series_key', 'period', 'value', 'unit', 'attributes', 'row_hash', 'record_seq'],
-          canonicalRows(),
-        );
-        return out;
-      });
 
-      if (total !== input.expectedRecords) {
-        throw stagingLost(
-          `${ctx.sourceName}: the transform read ${total} staged records, the fetch staged ${input.expectedRecords}`,
-        );
+        // Rejected rows go to the log with row number and reason, never silently dropped.
+        if (rejected > 0) {
+          await deps.db.prisma.ingestionLog.update({
+            where: { id: BigInt(input.logId) },
+            data: { recordsRejected: rejected, rejects },
+          });
+        }
+        const maxRatio = input.maxRejectRatio ?? DEFAULT_MAX_REJECT_RATIO;
+        if (tooManyRejects(rejected, records, maxRatio)) {
+          const first = rejects[0];
+          throw ApplicationFailure.nonRetryable(
+            `${ctx.sourceName}: ${rejected} of ${records} records failed validation (more than ${Math.round(maxRatio * 100)}%); ` +
+              `the current version is left unchanged. First: record ${first?.row}: ${first?.reason}`,
+            FailureType.TooManyRejects,
+          );
+        }
+        const summary = { records, bytes: bytesFetched(), rows: spool.rows, rejected, checksum: checksum.digest() };
+        if (!input.force && summary.checksum === input.lastChecksum) {
+          return { ...summary, unchanged: true, stagingTable: null };
+        }
+        const table = stagingTableFor(ingestKey);
+        const staged = await inTransaction(deps, async (client) => {
+          const n = await stageFromSpool(client, table, spool.file);
+          await testPoint('stage:before-commit');
+          return n;
+        });
+        if (staged !== spool.rows) {
+          throw stagingLost(`${ctx.sourceName}: COPY staged ${staged} rows of the ${spool.rows} written`);
+        }
+        return { ...summary, unchanged: false, stagingTable: table };
+      } finally {
+        spool.abandon();
+        await removeSpoolDir(dir);
       }
-      // Rejected rows go to the log with row number and reason, never silently dropped.
-      await deps.db.prisma.ingestionLog.update({
-        where: { id: BigInt(input.logId) },
-        data: { recordsRejected: rejected, rejects: rejects.length ? rejects : undefined },
-      });
-      const maxRatio = input.maxRejectRatio ?? DEFAULT_MAX_REJECT_RATIO;
-      if (tooManyRejects(rejected, total, maxRatio)) {
-        const first = rejects[0];
-        throw ApplicationFailure.nonRetryable(
-          `${ctx.sourceName}: ${rejected} of ${total} records failed validation (more than ${Math.round(maxRatio * 100)}%); ` +
-            `the current version is left unchanged. First: record ${first?.row}: ${first?.reason}`,
-          FailureType.TooManyRejects,
-        );
-      }
-      return { rows, rejected, checksum: checksum.digest('hex') };
     });
   }
 
   async function loadRevision(input: {
     datasetVersionId: number;
+    /** The run's staging table, as the stage returned it. */
+    stagingTable: string;
     checksum: string;
     probeToken: string | null;
     /** Rows the transform stage staged, and how many records it rejected. */
@@ -244,12 +217,14 @@ export function pipelineActivities(deps: ActivityDeps) {
     acceptRemovals?: boolean;
   }): Promise<LoadSummary> {
     return guardDatabase('load', async () => {
+      await testPoint('load:start');
       const { ingestKey } = currentIngestKey();
       const { ctx, policy } = await prepareSource(deps, input.datasetVersionId);
       return withHeartbeat({ stage: 'load' }, async () => {
         const loaded = await inTransaction(deps, async (client) => {
           const merged = await mergeStagedRevision(client, {
             ingestKey,
+            stagingTable: input.stagingTable,
             datasetVersionId: input.datasetVersionId,
             sourceName: ctx.sourceName,
             checksum: input.checksum,
@@ -271,5 +246,5 @@ export function pipelineActivities(deps: ActivityDeps) {
     });
   }
 
-  return { probeSource, fetchToStaging, transformStaged, loadRevision };
+  return { probeSource, stageSnapshot, loadRevision };
 }

@@ -1,14 +1,14 @@
 // Named points inside the ingestion stages where the crash tests (test/e2e/crash.test.ts) kill a worker
 // or hold it while they crash PostgreSQL: "kill the worker right after the load committed" cannot be timed
 // from outside. Off unless TEDI_TEST_CONTROL_DIR is set, which only the tests do; then
-//   TEDI_TEST_POINTS="kill@load:after-commit,pause@transform:start"
+//   TEDI_TEST_POINTS="kill@load:after-commit,pause@load:start"
 // makes the worker SIGKILL itself, or wait (heartbeating) until the file <dir>/<point>.release appears, the
 // first time it reaches that point; <dir>/<point>.reached records that it did, across worker processes.
 import fs from 'node:fs';
 import path from 'node:path';
 import { heartbeat } from '@temporalio/activity';
 
-export type TestPoint = 'fetch:mid' | 'transform:start' | 'transform:mid' | 'load:before-commit' | 'load:after-commit';
+export type TestPoint = 'stage:mid' | 'stage:before-commit' | 'load:start' | 'load:before-commit' | 'load:after-commit';
 
 export async function testPoint(point: TestPoint): Promise<void> {
   const dir = process.env.TEDI_TEST_CONTROL_DIR;

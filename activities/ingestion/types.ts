@@ -32,15 +32,20 @@ export interface ProbeSummary {
   note: string | null;
 }
 
-export interface FetchSummary {
+/** What one streamed pass (fetch → transform → checksum → stage) found. */
+export interface StageSummary {
+  /** Raw records the source delivered. */
   records: number;
   bytes: number;
-}
-
-export interface TransformSummary {
+  /** Canonical rows the records became (staged, unless unchanged). */
   rows: number;
   rejected: number;
+  /** Content checksum of the snapshot: the same rows give the same checksum, in any order. */
   checksum: string;
+  /** The checksum equals the current revision's: nothing was staged. */
+  unchanged: boolean;
+  /** The run's staging table (activities/store/staging.ts), or null when nothing was staged. */
+  stagingTable: string | null;
 }
 
 export interface LoadSummary {

@@ -14,9 +14,12 @@
 import type { PoolClient } from 'pg';
 import type { LoadSummary } from '../ingestion/types';
 import { judgeSnapshot, refuseDuplicateKeys, type SnapshotPolicy, suspiciousSnapshot } from './snapshot-guard';
+import { stagedRowCount } from './staging';
 
 export interface MergeInput {
   ingestKey: string;
+  /** The run's staging table (staging.ts). */
+  stagingTable: string;
   datasetVersionId: number;
   sourceName: string;
   checksum: string;
@@ -33,6 +36,9 @@ export interface MergeInput {
 export class StagingMismatch extends Error {
   override name = 'StagingMismatch';
 }
+
+/** Memory for the merge's sorts and hash joins (per operation, inside the merge's transaction only). */
+const MERGE_WORK_MEM = '256MB';
 
 /** Content equality of a current row `c` and an incoming row `i`, whatever the spelling of the value. */
 const SAME_CONTENT = `(c.row_hash = i.row_hash OR (c.value IS NOT DISTINCT FROM i.value
@@ -67,64 +73,69 @@ export async function mergeStagedRevision(client: PoolClient, input: MergeInput)
     };
   }
 
+  // Staging holds exactly what the stage wrote, or it was lost (a crash empties UNLOGGED tables).
+  const stagedRows = await stagedRowCount(client, input.stagingTable);
+  if (stagedRows !== input.expectedRows) {
+    throw new StagingMismatch(
+      stagedRows === null
+        ? `the staging table ${input.stagingTable} does not exist`
+        : `staging holds ${stagedRows} rows for this run but the stage wrote ${input.expectedRows}`,
+    );
+  }
+  // Big sorts and hashes stay in memory rather than spilling (PostgreSQL's default work_mem is 4 MB).
+  await client.query(`SET LOCAL work_mem = '${MERGE_WORK_MEM}'`);
   // The incoming snapshot, one row per (series, period). Repeated keys are refused below, unless the
   // connector declared identical repeats harmless; then any of the identical rows stands for all.
   await client.query(
     `CREATE TEMP TABLE incoming ON COMMIT DROP AS
        SELECT DISTINCT ON (series_key, period) series_key, period, value, unit, attributes, row_hash
-         FROM staged_observations WHERE ingest_key = $1
+         FROM ${input.stagingTable}
         ORDER BY series_key, period, seq`,
-    [ingestKey],
   );
-  const staged = await client.query<{ n: string; keys: string }>(
-    'SELECT (SELECT count(*) FROM staged_observations WHERE ingest_key = $1) AS n, (SELECT count(*) FROM incoming) AS keys',
-    [ingestKey],
-  );
-  const stagedRows = Number(staged.rows[0]?.n ?? 0);
-  if (stagedRows !== input.expectedRows) {
-    throw new StagingMismatch(
-      `staging holds ${stagedRows} rows for this run but the transform stage staged ${input.expectedRows}`,
-    );
-  }
+  const distinct = await client.query<{ keys: string }>('SELECT count(*) AS keys FROM incoming');
   await refuseDuplicateKeys(client, {
-    ingestKey,
+    stagingTable: input.stagingTable,
     sourceName: input.sourceName,
     rule: input.policy.duplicateKeys,
     stagedRows,
-    distinctKeys: Number(staged.rows[0]?.keys ?? 0),
+    distinctKeys: Number(distinct.rows[0]?.keys ?? 0),
   });
-  await client.query('CREATE UNIQUE INDEX ON incoming (series_key, period)');
   await client.query('ANALYZE incoming');
 
   const keepAbsent = input.rejectedRows > 0;
-  const diff = await client.query<{
-    total: string;
-    current: string;
-    added: string;
-    updated: string;
-    unchanged: string;
-    respelled: string;
-    absent: string;
-  }>(
-    `WITH cur AS (SELECT series_key, period, value, unit, attributes, row_hash
-                    FROM observations WHERE dataset_version_id = $1 AND valid_to IS NULL)
-     SELECT (SELECT count(*) FROM incoming) AS total,
-            (SELECT count(*) FROM cur) AS current,
-            count(*) FILTER (WHERE c.row_hash IS NULL) AS added,
-            count(*) FILTER (WHERE c.row_hash IS NOT NULL AND NOT ${SAME_CONTENT}) AS updated,
-            count(*) FILTER (WHERE c.row_hash IS NOT NULL AND ${SAME_CONTENT}) AS unchanged,
-            count(*) FILTER (WHERE c.row_hash IS NOT NULL AND c.row_hash <> i.row_hash AND ${SAME_CONTENT}) AS respelled,
-            (SELECT count(*) FROM cur WHERE NOT EXISTS
-               (SELECT 1 FROM incoming x WHERE x.series_key = cur.series_key AND x.period = cur.period)) AS absent
-       FROM incoming i LEFT JOIN cur c ON c.series_key = i.series_key AND c.period = i.period`,
+  // The diff is computed between two analyzed temp tables, never as an anti-join against `observations`
+  // itself: planned while that table looks empty (a first load, or after a vacuum truncated it), such a
+  // join becomes a nested loop over a seq scan of the table being written, ~600 rows/s. Closing and
+  // inserting then work from the diff by row id, with no join against the store.
+  await client.query(
+    `CREATE TEMP TABLE cur ON COMMIT DROP AS
+       SELECT id, series_key, period, value, unit, attributes, row_hash
+         FROM observations WHERE dataset_version_id = $1 AND valid_to IS NULL`,
     [v],
   );
-  const d = diff.rows[0]!;
-  const absent = Number(d.absent);
+  await client.query('ANALYZE cur');
+  await client.query(
+    `CREATE TEMP TABLE diff ON COMMIT DROP AS
+       SELECT c.id AS cur_id, i.series_key, i.period, i.value, i.unit, i.attributes, i.row_hash,
+              CASE WHEN c.id IS NULL THEN 'added'
+                   WHEN i.series_key IS NULL THEN 'absent'
+                   WHEN c.row_hash = i.row_hash THEN 'unchanged'
+                   WHEN ${SAME_CONTENT} THEN 'respelled'
+                   ELSE 'updated' END AS change
+         FROM incoming i FULL JOIN cur c ON c.series_key = i.series_key AND c.period = i.period`,
+  );
+  await client.query('ANALYZE diff');
+  const diff = await client.query<{ change: string; n: string }>(
+    'SELECT change, count(*) AS n FROM diff GROUP BY change',
+  );
+  const n = (change: string) => Number(diff.rows.find((r) => r.change === change)?.n ?? 0);
+  const absent = n('absent');
+  const d = { total: n('added') + n('unchanged') + n('respelled') + n('updated'), current: 0 };
+  d.current = d.total - n('added') + absent;
   const counts = {
-    recordsAdded: Number(d.added),
-    recordsUpdated: Number(d.updated),
-    recordsUnchanged: Number(d.unchanged),
+    recordsAdded: n('added'),
+    recordsUpdated: n('updated'),
+    recordsUnchanged: n('unchanged') + n('respelled'),
     recordsRemoved: keepAbsent ? 0 : absent,
     recordsKept: keepAbsent ? absent : 0,
   };
@@ -137,15 +148,10 @@ export async function mergeStagedRevision(client: PoolClient, input: MergeInput)
   if (!verdict.ok) throw suspiciousSnapshot(input.sourceName, verdict.message);
   const acceptedOverride = verdict.accepted;
 
-  if (Number(d.respelled) > 0) {
+  if (n('respelled') > 0) {
     // Same value written another way: bring the stored hash up to date so later loads compare by hash.
     await client.query(
-      `UPDATE observations c SET row_hash = i.row_hash
-         FROM incoming i
-        WHERE c.dataset_version_id = $1 AND c.valid_to IS NULL
-          AND c.series_key = i.series_key AND c.period = i.period
-          AND c.row_hash <> i.row_hash AND ${SAME_CONTENT}`,
-      [v],
+      `UPDATE observations o SET row_hash = d.row_hash FROM diff d WHERE d.change = 'respelled' AND o.id = d.cur_id`,
     );
   }
 
@@ -159,24 +165,23 @@ export async function mergeStagedRevision(client: PoolClient, input: MergeInput)
   }
 
   const revision = current + 1;
-  // Close changed rows, and (unless rows were rejected) vanished ones.
-  const closeVanished = keepAbsent
-    ? `EXISTS (SELECT 1 FROM incoming i WHERE i.series_key = c.series_key AND i.period = c.period AND NOT ${SAME_CONTENT})`
-    : `NOT EXISTS (SELECT 1 FROM incoming i WHERE i.series_key = c.series_key AND i.period = c.period AND ${SAME_CONTENT})`;
+  await keepStoreStatisticsTrue(client, d.current);
+  // Close changed rows, and (unless rows were rejected) vanished ones; insert new and changed rows.
+  const closing = keepAbsent ? `('updated')` : `('updated', 'absent')`;
   await client.query(
-    `UPDATE observations c SET valid_to = $2
-      WHERE c.dataset_version_id = $1 AND c.valid_to IS NULL AND ${closeVanished}`,
-    [v, revision],
+    `UPDATE observations o SET valid_to = $1 FROM diff d WHERE d.change IN ${closing} AND o.id = d.cur_id`,
+    [revision],
   );
   await client.query(
     `INSERT INTO observations (dataset_version_id, series_key, period, value, unit, attributes, row_hash, valid_from)
-     SELECT $1, i.series_key, i.period, i.value, i.unit, i.attributes, i.row_hash, $2
-       FROM incoming i
-      WHERE NOT EXISTS (SELECT 1 FROM observations o
-                         WHERE o.dataset_version_id = $1 AND o.valid_to IS NULL
-                           AND o.series_key = i.series_key AND o.period = i.period)`,
+     SELECT $1, d.series_key, d.period, d.value, d.unit, d.attributes, d.row_hash, $2
+       FROM diff d WHERE d.change IN ('added', 'updated')`,
     [v, revision],
   );
+  // A load that grew the store by a tenth or more refreshes its statistics for the next one and for readers.
+  if (counts.recordsAdded + counts.recordsUpdated > (await storeRowEstimate(client)) / 10) {
+    await client.query('ANALYZE observations');
+  }
   await client.query(
     `INSERT INTO dataset_revisions (dataset_version_id, revision, checksum, probe_token, record_count,
                                     records_added, records_updated, records_removed, ingest_key,
@@ -203,4 +208,20 @@ export async function mergeStagedRevision(client: PoolClient, input: MergeInput)
     [v, revision, input.checksum, input.probeToken],
   );
   return { changed: true, revision, ...counts, acceptedOverride };
+}
+
+async function storeRowEstimate(client: PoolClient): Promise<number> {
+  const { rows } = await client.query<{ n: number }>(
+    "SELECT reltuples::float8 AS n FROM pg_class WHERE oid = 'observations'::regclass",
+  );
+  return Math.max(0, rows[0]?.n ?? 0);
+}
+
+/**
+ * Statistics that claim the store is smaller than the rows this version alone has current (never
+ * analyzed, or a large load since) would let the planner scan `observations` inside a nested loop;
+ * ANALYZE samples a fixed number of rows, so refreshing them costs about the same at any size.
+ */
+async function keepStoreStatisticsTrue(client: PoolClient, currentRows: number): Promise<void> {
+  if ((await storeRowEstimate(client)) < currentRows) await client.query('ANALYZE observations');
 }

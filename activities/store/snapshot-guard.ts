@@ -104,16 +104,15 @@ const DUPLICATE_EXAMPLES = 5;
  */
 export async function refuseDuplicateKeys(
   client: PoolClient,
-  input: { ingestKey: string; sourceName: string; rule: DuplicateKeyRule; stagedRows: number; distinctKeys: number },
+  input: { stagingTable: string; sourceName: string; rule: DuplicateKeyRule; stagedRows: number; distinctKeys: number },
 ): Promise<void> {
   if (input.stagedRows === input.distinctKeys) return;
   const differing = input.rule === 'collapse-identical' ? 'AND count(DISTINCT row_hash) > 1' : '';
   const { rows } = await client.query<DuplicateKey>(
     `SELECT series_key, period, array_agg(record_seq ORDER BY seq) AS rows
-       FROM staged_observations WHERE ingest_key = $1
+       FROM ${input.stagingTable}
       GROUP BY series_key, period HAVING count(*) > 1 ${differing}
       ORDER BY min(seq) LIMIT ${DUPLICATE_EXAMPLES}`,
-    [input.ingestKey],
   );
   if (rows.length === 0) return; // only identical repeats, which this connector declares harmless
   const examples = rows

@@ -10,7 +10,7 @@ import type { IngestResult, ingestDatasetVersion } from '../../workflows/ingest-
 import { OperationFailed, rootMessage } from './errors';
 import { formatCount, formatDuration, notice, printJson } from './output';
 
-const STEPS: readonly IngestionStage[] = ['starting', 'probe', 'fetch', 'transform', 'load', 'finishing', 'done'];
+const STEPS: readonly IngestionStage[] = ['starting', 'probe', 'fetch', 'load', 'finishing', 'done'];
 const POLL_MS = 400;
 /** A query needs a worker to answer; one that is busy or gone must not stall the display. */
 const QUERY_TIMEOUT_MS = 3000;

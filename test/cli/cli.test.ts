@@ -142,17 +142,17 @@ describe('progress display', () => {
     const p = {
       source: 'x',
       version: 'current',
-      stage: 'transform' as const,
+      stage: 'load' as const,
       outcome: 'running',
       recordsFetched: 1200,
       rowsTransformed: null,
       revision: null,
     };
-    assert.equal(describeProgress(p), 'transform, 1,200 records fetched');
-    assert.equal(progressBar(p, 12), '[######......] 3/6 transform, 1,200 records fetched');
+    assert.equal(describeProgress(p), 'load, 1,200 records fetched');
+    assert.equal(progressBar(p, 10), '[######....] 3/5 load, 1,200 records fetched');
     assert.match(
       progressBar({ ...p, stage: 'done', outcome: 'success', revision: 2 }, 6),
-      /^\[######\] 6\/6 done, .*revision 2, success$/,
+      /^\[######\] 5\/5 done, .*revision 2, success$/,
     );
   });
 });

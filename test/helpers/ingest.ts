@@ -34,3 +34,11 @@ export async function logsOf(h: Harness, source: string) {
 export async function versionOf(h: Harness, source: string) {
   return h.db.prisma.datasetVersion.findFirstOrThrow({ where: { dataSource: { name: source } } });
 }
+
+/** Staging tables left in the tedi_staging schema (every finished run drops its own). */
+export async function stagingTablesLeft(pool: import('pg').Pool): Promise<number> {
+  const { rows } = await pool.query<{ n: number }>(
+    "SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'tedi_staging'",
+  );
+  return rows[0]?.n ?? 0;
+}

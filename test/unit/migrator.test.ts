@@ -65,16 +65,14 @@ test('applies every migration on a fresh database and records them as Prisma doe
     assert.equal(row.rolled_back_at, null);
     assert.equal(row.applied_steps_count, 1);
   }
-  // The hand-managed migration ran too: the partial unique index and the UNLOGGED scratch tables.
+  // The hand-managed migration ran too (the partial unique index), and staging moved to its own schema:
+  // the shared scratch tables are gone, per-run tables live in tedi_staging.
   const index = await db.query("SELECT indexdef FROM pg_indexes WHERE indexname = 'observations_current_key'");
   assert.match(String(index[0]?.indexdef), /UNIQUE INDEX .* WHERE \(valid_to IS NULL\)/);
-  const unlogged = await db.query(
-    "SELECT relname FROM pg_class WHERE relname IN ('staged_records', 'staged_observations') AND relpersistence = 'u' ORDER BY relname",
-  );
-  assert.deepEqual(
-    unlogged.map((r) => r.relname),
-    ['staged_observations', 'staged_records'],
-  );
+  const old = await db.query("SELECT relname FROM pg_class WHERE relname IN ('staged_records', 'staged_observations')");
+  assert.deepEqual(old, []);
+  const schema = await db.query("SELECT nspname FROM pg_namespace WHERE nspname = 'tedi_staging'");
+  assert.equal(schema.length, 1);
 });
 
 test('a second run applies nothing, and concurrent runs apply each migration once', async (t) => {

@@ -118,7 +118,7 @@ describe('bodies no parser can read', () => {
     assert.equal((err.cause as { type?: string }).type, FailureType.InvalidPayload);
     assert.match(String(err.cause?.message), /failed during fetch: .*not a well-formed CSV.*Quote Not Closed/);
     const attempts = await attemptsOf(workflowId);
-    assert.equal(attempts.fetchToStaging, 1, 'a broken body is not fetched five times');
+    assert.equal(attempts.stageSnapshot, 1, 'a broken body is not fetched five times');
     assert.equal((await logsOf(h, 'ilostat')).at(-1)?.errorClass, FailureType.InvalidPayload);
   });
 
@@ -136,6 +136,6 @@ describe('bodies no parser can read', () => {
     assert.equal((err.cause as { type?: string }).type, FailureType.InvalidPayload, err.cause?.message);
     assert.match(String(err.cause?.message), /failed during fetch: /);
     const attempts = await attemptsOf(workflowId);
-    assert.equal(attempts.fetchToStaging, 1, 'a broken archive is not downloaded five times');
+    assert.equal(attempts.stageSnapshot, 1, 'a broken archive is not downloaded five times');
   });
 });

@@ -1,7 +1,7 @@
 // The ingestion workflow's own handling of the failures that are not the source's, pinned on the
 // time-skipping server with stand-in activities (the workflow code is the real one; only the I/O is
 // played): DatabaseUnavailable is retried on the database schedule (1, 2, 4, 8, then every 15 s, for
-// 15 minutes), and StagingLost starts the stages over from fetch once, never more.
+// 15 minutes), and StagingLost stages the snapshot again once, never more.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
@@ -63,19 +63,23 @@ const activities = {
     if (script.probeFailsForever || script.calls.probe! <= script.probeFailures) throw databaseDown();
     return { token: 't', note: null };
   },
-  async fetchToStaging() {
-    count('fetch');
-    return { records: 3, bytes: 10 };
-  },
-  async transformStaged() {
-    count('transform');
-    if (script.calls.transform! <= script.stagingLostTimes) {
-      throw ApplicationFailure.nonRetryable('staging was lost', FailureType.StagingLost);
-    }
-    return { rows: 3, rejected: 0, checksum: 'c' };
+  async stageSnapshot() {
+    count('stage');
+    return {
+      records: 3,
+      bytes: 10,
+      rows: 3,
+      rejected: 0,
+      checksum: 'c',
+      unchanged: false,
+      stagingTable: 'tedi_staging.run_x',
+    };
   },
   async loadRevision() {
     count('load');
+    if (script.calls.load! <= script.stagingLostTimes) {
+      throw ApplicationFailure.nonRetryable('staging was lost', FailureType.StagingLost);
+    }
     return {
       changed: true,
       revision: 1,
@@ -157,11 +161,11 @@ describe('the database schedule', () => {
 });
 
 describe('staging lost', () => {
-  test('once: the stages start over from fetch, and the run succeeds', async () => {
+  test('once: the snapshot is staged again, and the run succeeds', async () => {
     reset({ stagingLostTimes: 1 });
     const { result } = await ingest();
     assert.equal(result?.status, 'success');
-    assert.deepEqual(script.calls, { probe: 1, fetch: 2, transform: 2, load: 1 });
+    assert.deepEqual(script.calls, { probe: 1, stage: 2, load: 2 });
   });
 
   test(`${MAX_STAGING_PASSES} times in a row: the run fails as StagingLost instead of looping`, async () => {
@@ -169,6 +173,6 @@ describe('staging lost', () => {
     reset({ stagingLostTimes: 99 });
     const { error } = await ingest();
     assert.equal((error?.cause as ApplicationFailure | undefined)?.type, FailureType.StagingLost);
-    assert.deepEqual(script.calls, { probe: 1, fetch: 2, transform: 2 });
+    assert.deepEqual(script.calls, { probe: 1, stage: 2, load: 2 });
   });
 });

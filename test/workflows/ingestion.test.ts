@@ -5,7 +5,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { observationsAsOf } from '../../activities/store/as-of';
 import { jsonResponse } from '../fixtures/fixture-server';
 import { type Harness, startHarness } from '../helpers/harness';
-import { logsOf, runIngestion, versionOf } from '../helpers/ingest';
+import { logsOf, runIngestion, stagingTablesLeft, versionOf } from '../helpers/ingest';
 
 let h: Harness;
 before(async () => {
@@ -40,7 +40,7 @@ describe('ingestDatasetVersion', () => {
     assert.equal(log?.recordsAdded, 20);
     assert.equal(log?.revision, 1);
     assert.ok(log?.finishedAt && log.durationMs !== null);
-    assert.equal(await h.db.prisma.stagedRecord.count(), 0, 'staging is cleaned up');
+    assert.equal(await stagingTablesLeft(h.db.pool), 0, 'staging is cleaned up');
   });
 
   test('an unchanged probe is a no_change run: a log row, no new version, no data fetched', async () => {
@@ -149,7 +149,7 @@ describe('ingestDatasetVersion', () => {
     });
     try {
       await assert.rejects(runIngestion(h, 'world_bank_employment'), (err: WorkflowFailedError) => {
-        assert.match(String(err.cause?.message), /failed during transform: .*21 of 21 records failed validation/);
+        assert.match(String(err.cause?.message), /failed during fetch: .*21 of 21 records failed validation/);
         return true;
       });
     } finally {

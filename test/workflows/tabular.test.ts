@@ -159,7 +159,7 @@ describe('on-event file imports (agriculture_local_surveys)', () => {
     const rows = rev3Rows.map((r, i) => withValue(r, i < 5 ? String(10 + i) : 'abc'));
     await assert.rejects(importFile(SURVEY, surveyFile(rows)), (err: unknown) => {
       assert.ok(err instanceof WorkflowFailedError);
-      assert.match(String(err.cause?.message), /failed during transform: .*15 of 20 records failed validation/);
+      assert.match(String(err.cause?.message), /failed during fetch: .*15 of 20 records failed validation/);
       return true;
     });
     const log = (await logsOf(h, SURVEY)).at(-1);

@@ -17,7 +17,7 @@ import { decodeText } from '../shared/encoding';
 import { formatIssues } from '../shared/zod-issues';
 import type { ProbeResult, SourceContext } from '../types';
 import { asPayloadError } from './errors';
-import { describeAreas, type FaostatParams } from './params';
+import type { FaostatParams } from './params';
 
 type Ctx = SourceContext<FaostatParams>;
 
