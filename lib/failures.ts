@@ -46,8 +46,9 @@ export const NON_RETRYABLE_FAILURES: FailureType[] = [
   FailureType.DatabaseUnavailable,
 ];
 
-export function invalidPayload(message: string): ApplicationFailure {
-  return ApplicationFailure.nonRetryable(message, FailureType.InvalidPayload);
+/** A payload we cannot read; `cause` keeps the parser's own error for callers that add context. */
+export function invalidPayload(message: string, cause?: Error): ApplicationFailure {
+  return ApplicationFailure.create({ message, type: FailureType.InvalidPayload, nonRetryable: true, cause });
 }
 
 export function configurationError(message: string): ApplicationFailure {

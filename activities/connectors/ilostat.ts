@@ -10,6 +10,7 @@
 // Rows are validated one by one in `transform`; the header is checked here, where a mismatch means the
 // format changed.
 import { ApplicationFailure } from '@temporalio/common';
+import { CsvError } from 'csv-parse';
 import { z } from 'zod';
 import { configurationError, FailureType, invalidPayload } from '../../lib/failures';
 import { csvRecords } from './shared/csv';
@@ -96,7 +97,7 @@ async function* checkedCsv(
   };
   let row = 0;
   try {
-    for await (const record of csvRecords(ctx.http.stream(res), { parser: { columns } })) {
+    for await (const record of csvRecords(ctx.http.stream(res), { parser: { columns }, where: label })) {
       row++;
       if (Object.keys(record).length < (header?.length ?? 0)) {
         throw invalidPayload(
@@ -106,10 +107,9 @@ async function* checkedCsv(
       yield record;
     }
   } catch (err) {
-    // csv-parse's own errors (an unclosed quote...) carry a CSV_ code; ours and the HTTP client's pass through.
-    const code = (err as { code?: unknown }).code;
-    if (typeof code === 'string' && code.startsWith('CSV_')) {
-      throw invalidPayload(`${label}: not a well-formed CSV after ${row} rows: ${(err as Error).message}`);
+    // csvRecords types a malformed body (InvalidPayload, the parser's error as its cause); say how far it got.
+    if (err instanceof ApplicationFailure && err.cause instanceof CsvError) {
+      throw invalidPayload(`${label}: not a well-formed CSV after ${row} rows: ${err.cause.message}`, err.cause);
     }
     throw err;
   }

@@ -2,6 +2,7 @@
 // zlib or a JSON parser cannot read will not read better on the fifth attempt. Every such error that
 // escapes a connector untyped becomes InvalidPayload here, once for all connectors.
 import { ApplicationFailure } from '@temporalio/common';
+import { CsvError } from 'csv-parse';
 import { invalidPayload } from '../../lib/failures';
 
 /** Messages of parser errors that carry no code (yauzl, stream-json, exceljs). */
@@ -10,10 +11,9 @@ const PARSER_MESSAGE =
 
 export function isParserError(err: unknown): boolean {
   if (!(err instanceof Error) || err instanceof ApplicationFailure) return false;
+  if (err instanceof CsvError) return true;
   const code = (err as { code?: unknown }).code;
-  if (typeof code === 'string' && (code.startsWith('CSV_') || code.startsWith('Z_') || code === 'ERR_INVALID_ZIP')) {
-    return true;
-  }
+  if (typeof code === 'string' && (code.startsWith('Z_') || code === 'ERR_INVALID_ZIP')) return true;
   return err instanceof SyntaxError || PARSER_MESSAGE.test(err.message);
 }
 

@@ -294,6 +294,34 @@ test('a failed ingestion exits 1 with its failure message', async () => {
   }
 });
 
+test('logs filter by source, status and time', async () => {
+  type Log = { source: string; status: string; trigger: string; errorMessage: string | null; id: number };
+  const [all, agriculture, failed, recent, table] = await Promise.all([
+    json<Log[]>(['logs']),
+    json<Log[]>(['logs', '--source', 'world_bank_agriculture']),
+    json<Log[]>(['logs', '--status', 'failed']),
+    json<Log[]>(['logs', '--since', '1h', '--limit', '1']),
+    ok(['logs', '--status', 'success']),
+  ]);
+  assert.deepEqual(
+    all.map((l) => `${l.source}:${l.status}`),
+    ['world_bank_business:failed', 'world_bank_agriculture:success'],
+  );
+  assert.deepEqual(
+    agriculture.map((l) => [l.status, l.trigger]),
+    [['success', 'manual']],
+  );
+  assert.equal(failed.length, 1);
+  assert.match(String(failed[0]?.errorMessage), /invalid params/);
+  assert.deepEqual(
+    recent.map((l) => l.source),
+    ['world_bank_business'],
+  );
+  assert.match(table.stdout, /^\s*ID\s+STARTED\s+SOURCE\/VERSION/);
+  assert.match(table.stdout, /world_bank_agriculture\/current\s+manual\s+success/);
+  assert.doesNotMatch(table.stdout, /world_bank_business/);
+});
+
 test('import: a file that would remove too many rows exits 1 naming the guard; --accept-removals loads it, recorded', async () => {
   const fixture = path.join(ROOT, 'test/fixtures/files/agriculture-survey.csv');
   const [header = '', ...rows] = fs.readFileSync(fixture, 'utf8').split('\r\n').filter(Boolean);
@@ -321,34 +349,6 @@ test('import: a file that would remove too many rows exits 1 naming the guard; -
     orderBy: { id: 'desc' },
   });
   assert.match(log.acceptedOverride ?? '', new RegExp(`operator accepted removing ${removed} of ${rows.length}`));
-});
-
-test('logs filter by source, status and time', async () => {
-  type Log = { source: string; status: string; trigger: string; errorMessage: string | null; id: number };
-  const [all, agriculture, failed, recent, table] = await Promise.all([
-    json<Log[]>(['logs']),
-    json<Log[]>(['logs', '--source', 'world_bank_agriculture']),
-    json<Log[]>(['logs', '--status', 'failed']),
-    json<Log[]>(['logs', '--since', '1h', '--limit', '1']),
-    ok(['logs', '--status', 'success']),
-  ]);
-  assert.deepEqual(
-    all.map((l) => `${l.source}:${l.status}`),
-    ['world_bank_business:failed', 'world_bank_agriculture:success'],
-  );
-  assert.deepEqual(
-    agriculture.map((l) => [l.status, l.trigger]),
-    [['success', 'manual']],
-  );
-  assert.equal(failed.length, 1);
-  assert.match(String(failed[0]?.errorMessage), /invalid params/);
-  assert.deepEqual(
-    recent.map((l) => l.source),
-    ['world_bank_business'],
-  );
-  assert.match(table.stdout, /^\s*ID\s+STARTED\s+SOURCE\/VERSION/);
-  assert.match(table.stdout, /world_bank_agriculture\/current\s+manual\s+success/);
-  assert.doesNotMatch(table.stdout, /world_bank_business/);
 });
 
 test('set-key stores only ciphertext, sources show says set, --clear removes it', async () => {

@@ -167,9 +167,14 @@ async function* readRows(ctx: Ctx, file: string, where: string): AsyncGenerator<
   let matched = 0;
   let entryName = '';
   try {
-    const entry = await findNormalizedEntry(zip, where);
+    // Reading the directory and opening the entry parse the archive too: a broken one is a broken payload.
+    const entry = await findNormalizedEntry(zip, where).catch((err) => {
+      throw asPayloadError(err, `${where}: the zip's directory`);
+    });
     entryName = entry.fileName;
-    const bytes = await zip.openReadStreamPromise(entry);
+    const bytes = await zip.openReadStreamPromise(entry).catch((err) => {
+      throw asPayloadError(err, `${where} ${entryName}`);
+    });
     try {
       // The files are UTF-8 (BOM-less); the shared rule reads them strictly, params.encoding for other files.
       const text = { encoding: ctx.params.encoding, where: `${where} ${entryName}` };

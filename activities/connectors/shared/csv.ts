@@ -1,7 +1,8 @@
 // CSV records from a byte stream, one object per row keyed by the header, parsed as the bytes arrive.
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { type Options, parse } from 'csv-parse';
+import { CsvError, type Options, parse } from 'csv-parse';
+import { invalidPayload } from '../../../lib/failures';
 import { decodeText, type TextEncoding } from './encoding';
 
 export interface CsvOptions {
@@ -35,5 +36,12 @@ export async function* csvRecords(
   // pipeline (not .pipe) carries a source failure (dropped connection, missing file, bytes that are not
   // text) into the parser, so it surfaces from the loop below as a normal rejection, not an 'error' event.
   pipeline(Readable.from(text), parser).catch(() => undefined);
-  for await (const record of parser) yield record as Record<string, string>;
+  try {
+    for await (const record of parser) yield record as Record<string, string>;
+  } catch (err) {
+    // A body that is not well-formed CSV (an unclosed or stray quote…) will not parse on a retry either.
+    // csv-parse's own codes are not all prefixed (INVALID_OPENING_QUOTE, CSV_QUOTE_NOT_CLOSED): its class decides.
+    if (!(err instanceof CsvError)) throw err;
+    throw invalidPayload(`${opts.where ?? 'the CSV body'}: ${err.message.slice(0, 300)}`, err);
+  }
 }

@@ -4,7 +4,9 @@
 //   probe     – sha256 of the file or feed body: the same file twice is no new version;
 //   fetch     – rows streamed from the file as {row, values}, only the declared columns kept;
 //   transform – row schema → one observation per row, or RowRejected naming the row and the column.
+
 import { ApplicationFailure } from '@temporalio/common';
+import { CsvError } from 'csv-parse';
 import { z } from 'zod';
 import { invalidPayload } from '../../../lib/failures';
 import { checksumOfLocation, requireLocation } from '../shared/open-location';
@@ -53,6 +55,13 @@ async function* fetchRows(ctx: SourceContext<TabularParams>): AsyncGenerator<Tab
     }
   } catch (err) {
     source.check();
+    // A malformed CSV (typed by csvRecords, the parser's error as its cause): say how far it got.
+    if (err instanceof ApplicationFailure && err.cause instanceof CsvError) {
+      throw invalidPayload(
+        `${where} is not a readable ${format.toUpperCase()} file (after ${row} rows): ${err.cause.message}`,
+        err.cause,
+      );
+    }
     // Failures the readers raise (a missing column, no such sheet) say what is wrong; this says where.
     if (err instanceof ApplicationFailure) {
       throw ApplicationFailure.create({
