@@ -8,6 +8,7 @@ import {
   condition,
   continueAsNew,
   ParentClosePolicy,
+  patched,
   proxyActivities,
   setHandler,
   startChild,
@@ -51,6 +52,14 @@ export interface MasterResult {
 
 const { findDueVersions } = proxyActivities<Activities>(bookkeeping);
 
+/**
+ * Events a child in flight may still add to this run's history: its start (when not yet recorded), its
+ * close, and a share of the workflow tasks they cause.
+ */
+const HANDOVER_EVENTS_PER_CHILD = 5;
+/** One more page read (an activity and its workflow task) and the continue-as-new itself. */
+const HANDOVER_SLACK = 16;
+
 export async function masterScheduler(input: MasterInput = {}): Promise<MasterResult> {
   const info = workflowInfo();
   const asOf =
@@ -58,6 +67,8 @@ export async function masterScheduler(input: MasterInput = {}): Promise<MasterRe
   const maxInFlight = input.maxInFlight ?? 20;
   const pageSize = input.pageSize ?? 100;
   const canAfter = input.continueAsNewAfterEvents ?? 10_000;
+  // Masters that started before parallel child starts shipped replay the one-at-a-time path.
+  const parallelStarts = patched('master-parallel-child-starts');
 
   const totals: MasterResult = input.cursor?.totals ?? {
     checked: 0,
@@ -74,30 +85,14 @@ export async function masterScheduler(input: MasterInput = {}): Promise<MasterRe
 
   setHandler(masterProgressQuery, (): MasterProgress => ({ asOf, ...totals, inFlight, completed, pagesRead }));
 
-  const track = (handle: ChildWorkflowHandle<typeof ingestDatasetVersion>) => {
-    inFlight++;
-    handle
-      .result()
-      .then((r: IngestResult) => {
-        if (r.hasChanges) totals.changed++;
-        else totals.unchanged++;
-      })
-      .catch(() => {
-        totals.errors++;
-      })
-      .finally(() => {
-        inFlight--;
-        completed++;
-      });
+  /** A start refused for another reason than a duplicate id; it fails this run, as it always did. */
+  let startFailure: unknown;
+  const rethrowStartFailure = () => {
+    if (startFailure !== undefined) throw startFailure;
   };
 
-  const startIngestion = async (due: DueVersion): Promise<void> => {
-    totals.checked++;
-    if (due.breakerOpen) {
-      totals.skipped++;
-      return;
-    }
-    await condition(() => inFlight < maxInFlight);
+  /** Starts the child; `undefined` when this tick already started it (counted as skipped). */
+  const start = async (due: DueVersion): Promise<ChildWorkflowHandle<typeof ingestDatasetVersion> | undefined> => {
     try {
       const handle = await startChild(ingestDatasetVersion, {
         workflowId: scheduledIngestionId(due.source, due.version, asOf),
@@ -110,29 +105,88 @@ export async function masterScheduler(input: MasterInput = {}): Promise<MasterRe
         typedSearchAttributes: [...runningIngestionAttributes(due)],
       });
       totals.scheduled++;
-      track(handle);
+      return handle;
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) {
         totals.skipped++;
-        return;
+        return undefined;
       }
       throw err;
     }
   };
 
+  const follow = async (handle: ChildWorkflowHandle<typeof ingestDatasetVersion>): Promise<void> => {
+    try {
+      const r: IngestResult = await handle.result();
+      if (r.hasChanges) totals.changed++;
+      else totals.unchanged++;
+    } catch {
+      totals.errors++;
+    }
+    completed++;
+  };
+
+  const startIngestion = async (due: DueVersion): Promise<void> => {
+    totals.checked++;
+    if (due.breakerOpen) {
+      totals.skipped++;
+      return;
+    }
+    await condition(() => inFlight < maxInFlight || startFailure !== undefined);
+    rethrowStartFailure();
+    if (!parallelStarts) {
+      // Runs recorded before parallel starts: one start at a time, each awaited before the next.
+      const handle = await start(due);
+      if (!handle) return;
+      inFlight++;
+      void follow(handle).finally(() => inFlight--);
+      return;
+    }
+    // The slot is taken at once and the start is not awaited, so every free slot is filled in the same
+    // workflow task: one round trip to the server per batch of starts instead of one per child.
+    inFlight++;
+    void start(due)
+      .then((handle) => (handle ? follow(handle) : undefined))
+      .catch((err: unknown) => {
+        startFailure ??= err;
+      })
+      .finally(() => inFlight--);
+  };
+
+  // Checked before every child, not once a page: a page of children adds several events each, and
+  // draining the children in flight adds up to four each (their close and a workflow task), so both are
+  // reserved and a run's history stays under `canAfter` (and under Temporal's 10,240-event warning).
+  // Every run handles at least one version, so even a tiny threshold makes progress.
+  let handledThisRun = 0;
+  const mustHandOver = () => {
+    const now = workflowInfo();
+    return (
+      handledThisRun > 0 &&
+      (now.continueAsNewSuggested ||
+        now.historyLength + HANDOVER_EVENTS_PER_CHILD * inFlight + HANDOVER_SLACK > canAfter)
+    );
+  };
+
   for (;;) {
     const page = await findDueVersions({ asOf, afterId, limit: pageSize });
     pagesRead++;
-    for (const due of page.versions) await startIngestion(due);
+    for (const due of page.versions) {
+      if (mustHandOver()) {
+        // Children do not follow a continue-as-new, so wait for this run's children before handing over;
+        // the next run reads on from the last version this one handled.
+        await condition(() => inFlight === 0);
+        rethrowStartFailure();
+        await continueAsNew<typeof masterScheduler>({ ...input, asOf, cursor: { afterId, totals, pagesRead } });
+      }
+      await startIngestion(due);
+      afterId = due.datasetVersionId;
+      handledThisRun++;
+    }
     if (page.nextAfterId === null) break;
     afterId = page.nextAfterId;
-    if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > canAfter) {
-      // Children do not follow a continue-as-new, so wait for this run's children before handing over.
-      await condition(() => inFlight === 0);
-      await continueAsNew<typeof masterScheduler>({ ...input, asOf, cursor: { afterId, totals, pagesRead } });
-    }
   }
   await condition(() => inFlight === 0);
+  rethrowStartFailure();
   // Searchable like the ingestions: `TediOutcome = 'failed'` finds the ticks where some ingestion failed.
   upsertSearchAttributes([{ key: OutcomeKey, value: totals.errors > 0 ? 'failed' : 'success' }]);
   upsertMemo({ ...totals });
