@@ -305,16 +305,18 @@ describe('CSV files', () => {
     );
   });
 
-  test('lines of empty cells are no rows; a file with a header only is an InvalidPayload', async () => {
+  test('lines of empty cells are no rows; a file with a header only is an empty snapshot, with a hint', async () => {
     const file = tmpFile(
       'blank-lines.csv',
       'parcel_id,commune,area_m2,registered_on,land_use,title_type\nP1,Kandi,10,2020-01-01,,\n,,,,,\n\n',
     );
     assert.equal((await read(PARCELS, file)).length, 1);
-    await assertFailure(
-      read(PARCELS, tmpFile('header-only.csv', 'parcel_id,commune,area_m2,registered_on,land_use,title_type\n')),
-      FailureType.InvalidPayload,
-      /header-only\.csv: it has no data rows after the header/,
+    // The snapshot guard (activities/store/snapshot-guard.ts) refuses it; the connector only explains it.
+    const headerOnly = tmpFile('header-only.csv', 'parcel_id,commune,area_m2,registered_on,land_use,title_type\n');
+    assert.equal((await read(PARCELS, headerOnly)).length, 0);
+    assert.match(
+      tabularConnector.snapshot?.emptyHint?.(TabularParamsSchema.parse({ ...PARCELS, format: 'csv' })) ?? '',
+      /no data rows \(it has no data rows after the header\)/,
     );
   });
 
@@ -413,16 +415,17 @@ describe('JSON files', () => {
     ]);
   });
 
-  test('rows under a key without jsonPath, a wrong jsonPath, and broken JSON are InvalidPayloads', async () => {
+  test('rows under a key without jsonPath and broken JSON are InvalidPayloads; a wrong jsonPath finds no rows', async () => {
     const file = path.join(FILES, 'property-listings.json');
     await assertFailure(
       read({ ...params, jsonPath: undefined }, file),
       FailureType.InvalidPayload,
       /expected an array of rows at the top level, found an object: set params\.jsonPath/,
     );
-    await assertFailure(
-      read({ ...params, jsonPath: 'items' }, file),
-      FailureType.InvalidPayload,
+    // A jsonPath that finds no rows is an empty snapshot: the store guard refuses it with this hint.
+    assert.equal((await read({ ...params, jsonPath: 'items' }, file)).length, 0);
+    assert.match(
+      tabularConnector.snapshot?.emptyHint?.(TabularParamsSchema.parse({ ...params, jsonPath: 'items' })) ?? '',
       /check params\.jsonPath/,
     );
     await assertFailure(

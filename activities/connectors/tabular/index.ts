@@ -75,9 +75,9 @@ async function* fetchRows(ctx: SourceContext<TabularParams>): AsyncGenerator<Tab
     );
   }
   source.check();
-  // An empty export is far more often an upstream accident than a source that emptied: it must not
-  // become a revision that removes every row.
-  if (row === 0) throw invalidPayload(`${where}: ${NO_ROWS_HINT[format]}`);
+  // An empty export is far more often an upstream accident than a source that emptied: the store's
+  // snapshot guard refuses it (with the hint below), as it does for every source.
+  if (row === 0) ctx.log(`tabular file has no rows: ${NO_ROWS_HINT[format]}`, { location: where, format });
   ctx.log('tabular file read', { location: where, format, rows: row, bytes: source.bytesRead });
 }
 
@@ -119,4 +119,8 @@ export const tabularConnector: Connector<TabularParams, TabularRecord> = {
   },
   fetch: fetchRows,
   transform: transformTabularRecord,
+  snapshot: {
+    emptyHint: (params) =>
+      `the file has no data rows (${params.format ? NO_ROWS_HINT[params.format] : Object.values(NO_ROWS_HINT).join('; or ')})`,
+  },
 };
