@@ -38,7 +38,7 @@ export const DEFAULT_MAX_REJECT_RATIO = 0.1;
 /** How often the load, one long transaction, tells Temporal its worker is alive. */
 const LOAD_HEARTBEAT_MS = 5000;
 
-/** True when `records` of `total` rejected rows is more than the allowed share (the TooManyRejects rule). */
+/** True when `rejected` of `total` records is more than the allowed share (the TooManyRejects rule). */
 export function tooManyRejects(rejected: number, total: number, maxRatio = DEFAULT_MAX_REJECT_RATIO): boolean {
   return total > 0 && rejected / total > maxRatio;
 }
@@ -148,7 +148,7 @@ export function pipelineActivities(deps: ActivityDeps) {
             for (const row of produced) {
               const hash = rowHash(row);
               checksum.add(hash);
-              await spool.write([
+              const flushed = spool.write([
                 spool.rows + 1,
                 records,
                 row.seriesKey,
@@ -158,6 +158,7 @@ export function pipelineActivities(deps: ActivityDeps) {
                 row.attributes,
                 hash,
               ]);
+              if (flushed) await flushed;
             }
           }
           await spool.close();

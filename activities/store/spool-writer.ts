@@ -21,10 +21,11 @@ export class SpoolWriter {
     });
   }
 
-  async write(row: readonly CopyValue[]): Promise<void> {
+  /** Adds a row; returns a promise only when the batch went to the file and must be awaited (backpressure). */
+  write(row: readonly CopyValue[]): Promise<void> | undefined {
     this.batch += `${row.map(encodeCopyValue).join('\t')}\n`;
     this.rows++;
-    if (this.batch.length >= BATCH_BYTES) await this.flush();
+    return this.batch.length >= BATCH_BYTES ? this.flush() : undefined;
   }
 
   private async flush(): Promise<void> {
