@@ -8,6 +8,7 @@ const BENCHES: Array<[string, string[]]> = [
   ['load.bench.ts', ['--rows', '500000']],
   ['faostat.bench.ts', ['--rows', '1000000']],
   ['overpass.bench.ts', ['--buildings', '200000']],
+  ['fanout.bench.ts', ['--versions', '10000', '--due', '1000']],
 ];
 
 let failed = 0;
