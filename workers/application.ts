@@ -1,6 +1,7 @@
 // Wires the application onto a database and a Temporal server: migrations, the source catalog, search
 // attributes, schedules and the workers for the chosen task queues. Used by `npm start`, the standalone
 // worker process and the end-to-end tests, so all three run exactly the same code.
+import './v8-flags';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { AppConfig } from '../lib/config';

@@ -1,5 +1,6 @@
 // A standalone worker process (production, compose, `--scale`): polls the task queues named in
 // TEDI_WORKER_QUEUES (default: all five) on the configured Temporal server and database.
+import './v8-flags';
 import { ConfigError, loadConfig } from '../lib/config';
 import { requireDatabase, requireTemporal } from '../lib/infra/environment';
 import { installRuntime } from '../lib/logging';
