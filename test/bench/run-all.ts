@@ -8,6 +8,8 @@ const BENCHES: Array<[string, string[]]> = [
   ['load.bench.ts', ['--rows', '500000']],
   ['faostat.bench.ts', ['--rows', '1000000']],
   ['overpass.bench.ts', ['--buildings', '200000']],
+  // P1, P4, store size through the real workflow; --rows 4209110 for QCL's real size.
+  ['pipeline.bench.ts', ['--rows', '500000']],
   // ~21 MB and ~210 MB of CSV (10× apart, as 100 MB and 1 GB); --rows 900000,9000000 for the real sizes.
   ['worker-memory.bench.ts', ['--rows', '200000,2000000']],
   ['fanout.bench.ts', ['--versions', '10000', '--due', '1000']],
