@@ -6,7 +6,9 @@ import {
   ApplicationFailure,
   CancellationScope,
   isCancellation,
+  patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   upsertMemo,
   upsertSearchAttributes,
@@ -16,7 +18,14 @@ import type { EventInput } from '../activities/connectors/types';
 import type { FinalStatus, FinishInput, IngestionPlan, Trigger, VersionRef } from '../activities/ingestion/types';
 import { FailureType } from '../lib/failures';
 import { OutcomeKey, runningIngestionAttributes } from '../lib/search-attributes';
-import { bookkeeping, loadOptions, probeOptions, type RetryOverride, streamingOptions } from './activity-options';
+import {
+  bookkeeping,
+  loadOptions,
+  localBookkeeping,
+  probeOptions,
+  type RetryOverride,
+  streamingOptions,
+} from './activity-options';
 import { type IngestionProgress, ingestionProgressQuery } from './definitions';
 import { failureTypeOf, MAX_STAGING_PASSES, retryWhileDatabaseDown } from './failure-handling';
 
@@ -51,7 +60,8 @@ export interface IngestResult {
   reason?: string;
 }
 
-const book = proxyActivities<Activities>(bookkeeping);
+const remoteBook = proxyActivities<Activities>(bookkeeping);
+const localBook = proxyLocalActivities<Activities>(localBookkeeping);
 
 export async function ingestDatasetVersion(input: IngestInput): Promise<IngestResult> {
   const { probeSource } = proxyActivities<Activities>(probeOptions(input.retry));
@@ -69,6 +79,8 @@ export async function ingestDatasetVersion(input: IngestInput): Promise<IngestRe
   };
   setHandler(ingestionProgressQuery, () => progress);
 
+  // Opening and closing the log row run as local activities; runs that began before that replay as they ran.
+  const book = patched('ingestion-local-bookkeeping') ? localBook : remoteBook;
   const plan = await book.beginIngestion({
     datasetVersionId: input.datasetVersionId,
     source: input.source,
