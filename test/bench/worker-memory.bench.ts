@@ -5,6 +5,7 @@
 //
 // --rows: one ingestion per size (~110 bytes of CSV a row: 900 000 rows ≈ 100 MB, 9 000 000 ≈ 1 GB of CSV).
 // --queues: the worker process's TEDI_WORKER_QUEUES (default agriculture; "all" = the five queues).
+// --worker-node-args: extra node flags for the worker process, space-separated (e.g. "--max-old-space-size=128").
 // Each size gets a fresh database (so each is a first load of every area of the file) and a fresh worker
 // process (`node --import tsx workers/main.ts`, as the e2e tests start it), so VmHWM, the kernel's peak
 // RSS of that process, covers only its start, idle time and that one ingestion. A separate server process
@@ -258,7 +259,8 @@ async function measureSize(rows: number, temporal: DevServer, queues: string): P
     });
     const version = await db.prisma.datasetVersion.findFirstOrThrow({ where: { dataSourceId: source.id } });
 
-    worker = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'workers', 'main.ts')], {
+    const nodeArgs = option('worker-node-args')?.split(' ').filter(Boolean) ?? [];
+    worker = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(ROOT, 'workers', 'main.ts')], {
       cwd: ROOT,
       env: {
         ...process.env,
@@ -272,7 +274,8 @@ async function measureSize(rows: number, temporal: DevServer, queues: string): P
     });
     await waitForLine(worker, 'workers running');
     const startHwm = memoryOf(worker.pid!).hwm;
-    await sleep(5000);
+    // Idle = settled: past the 10 s for which the SDK keeps a parsed copy of the bundle after Worker.create.
+    await sleep(12_000);
     const idleRss = memoryOf(worker.pid!).rss;
 
     const stopSampling = sampleRss(worker.pid!);
