@@ -15,6 +15,13 @@ async function main() {
   installRuntime({ logLevel: config.LOG_LEVEL, metricsBindAddress: config.TEDI_METRICS_BIND });
   const env = await bringUpEnvironment(config, say);
   for (const s of env.started) say(`started ${s}`);
+  // Whatever goes wrong later, the servers this command started go down with it, never left orphaned.
+  const crash = (err: unknown) => {
+    console.error('[tedi] fatal:', err);
+    void env.stop().finally(() => process.exit(1));
+  };
+  process.once('uncaughtException', crash);
+  process.once('unhandledRejection', crash);
   const stopRequested = new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

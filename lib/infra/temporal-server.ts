@@ -65,6 +65,15 @@ export interface DevServerOptions {
 
 /** Starts `temporal server start-dev` on loopback with TEDI's search attributes registered. */
 export async function startDevServer(opts: DevServerOptions): Promise<DevServer> {
+  const address = `127.0.0.1:${opts.port}`;
+  // Something already answering there (often a dev server an earlier `npm start` left behind when it was
+  // killed) would be taken for the new server, whose own start then fails on the busy port.
+  if (await canReach(address)) {
+    throw new Error(
+      `Port ${opts.port} already answers on 127.0.0.1: a Temporal dev server left by an earlier run, or another program. ` +
+        `Stop it (\`ss -ltnp 'sport = :${opts.port}'\` shows its pid), or set TEMPORAL_ADDRESS=${address} to use it.`,
+    );
+  }
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(opts.port), '--log-level', 'warn'];
   if (opts.dbFile) {
     fs.mkdirSync(path.dirname(path.resolve(opts.dbFile)), { recursive: true });
@@ -87,11 +96,10 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   child.stderr?.on('data', collect);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
-  const address = `127.0.0.1:${opts.port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`temporal server start-dev exited (${child.exitCode}):\n${output}`);
-    if (await canReach(address)) break;
+    if ((await canReach(address)) && child.exitCode === null) break;
     if (Date.now() > deadline) {
       child.kill('SIGTERM');
       throw new Error(`temporal server start-dev did not listen on ${address} within 60 s:\n${output}`);
