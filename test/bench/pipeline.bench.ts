@@ -113,7 +113,7 @@ async function writeZip(file: string, variant: Variant): Promise<{ bytes: number
     Readable.from(zipStream([{ name: `${QCL_FILE}.csv`, data: syntheticCsv(ROWS, variant) }])),
     fs.createWriteStream(file),
   );
-  const removed = variant === 'removed' ? Math.floor((ROWS + CHANGE_EVERY / 2) / CHANGE_EVERY) : 0;
+  const removed = variant === 'removed' ? Math.floor((ROWS + CHANGE_EVERY / 2 - 1) / CHANGE_EVERY) : 0;
   return { bytes: (await fsp.stat(file)).size, rows: ROWS - removed };
 }
 
@@ -419,18 +419,13 @@ async function main(): Promise<void> {
       source.publish(run.release);
       const { ms, result, id } = await execute(`p1-${i + 1}`);
       const { stages } = stageTimes(await env.client.workflow.getHandle(id).fetchHistory());
-      const stageText = stages
-        .filter(([name]) => name !== 'beginIngestion' && name !== 'finishIngestion')
-        .map(([name, d]) => `${name} ${sec(d)}`)
-        .join(', ');
-      const book = stages
-        .filter(([name]) => name === 'beginIngestion' || name === 'finishIngestion')
-        .reduce((a, [, d]) => a + d, 0);
+      // The log row's opening and closing are local activities (markers, not activity tasks) where patched.
+      const stageText = stages.map(([name, d]) => `${name} ${sec(d)}`).join(', ');
       console.log(
         `P1 ${run.name}: ${sec(ms)} vs ${run.floorName} ${sec(run.floor)} = ${ratio(ms, run.floor)}\n` +
           `   ${result.status}, revision ${result.revision}, added ${result.recordsAdded}, updated ${result.recordsUpdated}, ` +
           `removed ${result.recordsRemoved}, unchanged ${result.recordsSkipped}, rejected ${result.recordsRejected}\n` +
-          `   stages (scheduled → completed): ${stageText}; begin + finish ${sec(book)}`,
+          `   activities (scheduled → completed): ${stageText}`,
       );
       table.push(
         `| P1 ${run.name} | ${sec(ms)} (${stageText}) | ${run.floorName} ${sec(run.floor)} | ${ratio(ms, run.floor)} |`,
