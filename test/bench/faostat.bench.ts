@@ -18,10 +18,11 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { faostatConnector } from '../../activities/connectors/faostat';
 import { rowHash } from '../../activities/ingestion/row-hash';
-import { CATALOGUE_PATH, createFaostatFixture, csvLine, FAOSTAT_COLUMNS, QCL_FILE } from '../fixtures/faostat';
+import { CATALOGUE_PATH, createFaostatFixture, QCL_FILE } from '../fixtures/faostat';
 import { startFixtureServer } from '../fixtures/fixture-server';
 import { zipStream } from '../fixtures/zip';
 import { testSourceContext } from '../helpers/source-context';
+import { qclCsv } from './qcl-shape';
 
 const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
 
@@ -36,44 +37,6 @@ function rowCount(): number {
   return n;
 }
 
-/** N rows shaped like QCL: 250 areas (FAO 53 = Benin among them), 200 items, 3 elements, 63 years. */
-function* syntheticCsv(n: number): Generator<Buffer> {
-  const elements = [
-    ['5312', 'Area harvested', 'ha'],
-    ['5412', 'Yield', '100 g/ha'],
-    ['5510', 'Production', 't'],
-  ] as const;
-  let batch = csvLine(FAOSTAT_COLUMNS);
-  for (let i = 0; i < n; i++) {
-    const area = 1 + (i % 250);
-    const item = 15 + (Math.floor(i / 250) % 200);
-    const [elementCode, element, unit] = elements[Math.floor(i / 50_000) % 3]!;
-    const year = String(1961 + (Math.floor(i / 150_000) % 63));
-    const value = i % 97 === 0 ? '' : String(((i * 7919) % 10_000_000) / 10);
-    batch += csvLine([
-      String(area),
-      `'${String(area).padStart(3, '0')}`,
-      area === 53 ? 'Benin' : `Région ${area}`,
-      String(item),
-      `'0${item}`,
-      `Item ${item}`,
-      elementCode,
-      element,
-      year,
-      year,
-      unit,
-      value,
-      i % 13 === 0 ? 'E' : 'A',
-      '',
-    ]);
-    if (batch.length > 64 * 1024) {
-      yield Buffer.from(batch, 'utf8');
-      batch = '';
-    }
-  }
-  yield Buffer.from(batch, 'utf8');
-}
-
 /** Server role: writes the zip, then serves it and the catalogue; tells the parent its URL and sizes. */
 async function serve(): Promise<void> {
   const n = rowCount();
@@ -82,7 +45,7 @@ async function serve(): Promise<void> {
   try {
     const started = performance.now();
     await pipeline(
-      Readable.from(zipStream([{ name: `${QCL_FILE}.csv`, data: syntheticCsv(n) }])),
+      Readable.from(zipStream([{ name: `${QCL_FILE}.csv`, data: qclCsv(n) }])),
       fs.createWriteStream(file),
     );
     const seconds = (performance.now() - started) / 1000;

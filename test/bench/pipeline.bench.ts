@@ -40,10 +40,11 @@ import { loadCatalog } from '../../prisma/catalog';
 import { applyMigrations } from '../../prisma/migrator';
 import { createWorkers, runWorkers } from '../../workers/create-workers';
 import { type IngestResult, ingestDatasetVersion } from '../../workflows/ingest-dataset-version';
-import { csvLine, FAOSTAT_COLUMNS, QCL_FILE } from '../fixtures/faostat';
+import { QCL_FILE } from '../fixtures/faostat';
 import { zipStream } from '../fixtures/zip';
 import { testSourceContext } from '../helpers/source-context';
 import { startDevTemporal } from '../helpers/temporal';
+import { qclCsv, qclValue } from './qcl-shape';
 
 function option(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -63,54 +64,21 @@ const CHANGE_EVERY = 100;
 type Variant = 'base' | 'changed' | 'removed';
 
 /**
- * The shape of faostat.bench.ts's synthetic QCL (the real columns, every field quoted, CRLF): 250 areas,
- * 200 items, 3 elements, 63 years, unique (area, item, element, year) up to 9.45 M rows. "changed" bumps the
- * value of every 100th row; "removed" is "changed" without every 100th row (offset 50), so each run after
- * the first differs from the one before it by 1 % of the rows.
+ * The shared synthetic QCL (qcl-shape.ts). "changed" bumps the value of every 100th row; "removed" is
+ * "changed" without every 100th row (offset 50), so each run after the first differs from the one before it
+ * by 1 % of the rows.
  */
-function* syntheticCsv(n: number, variant: Variant): Generator<Buffer> {
-  const elements = [
-    ['5312', 'Area harvested', 'ha'],
-    ['5412', 'Yield', '100 g/ha'],
-    ['5510', 'Production', 't'],
-  ] as const;
-  let batch = csvLine(FAOSTAT_COLUMNS);
-  for (let i = 0; i < n; i++) {
-    if (variant === 'removed' && i % CHANGE_EVERY === CHANGE_EVERY / 2) continue;
-    const area = 1 + (i % 250);
-    const item = 15 + (Math.floor(i / 250) % 200);
-    const [elementCode, element, unit] = elements[Math.floor(i / 50_000) % 3]!;
-    const year = String(1961 + (Math.floor(i / 150_000) % 63));
-    const bumped = variant !== 'base' && i % CHANGE_EVERY === 0;
-    const base = ((i * 7919) % 10_000_000) / 10;
-    const value = bumped ? String(base + 0.5) : i % 97 === 0 ? '' : String(base);
-    batch += csvLine([
-      String(area),
-      `'${String(area).padStart(3, '0')}`,
-      area === 53 ? 'Benin' : `Région ${area}`,
-      String(item),
-      `'0${item}`,
-      `Item ${item}`,
-      elementCode,
-      element,
-      year,
-      year,
-      unit,
-      value,
-      i % 13 === 0 ? 'E' : 'A',
-      '',
-    ]);
-    if (batch.length > 64 * 1024) {
-      yield Buffer.from(batch, 'utf8');
-      batch = '';
-    }
-  }
-  yield Buffer.from(batch, 'utf8');
+function variantCsv(n: number, variant: Variant): Generator<Buffer> {
+  return qclCsv(n, {
+    value: (i) =>
+      variant !== 'base' && i % CHANGE_EVERY === 0 ? String(((i * 7919) % 10_000_000) / 10 + 0.5) : qclValue(i),
+    skip: (i) => variant === 'removed' && i % CHANGE_EVERY === CHANGE_EVERY / 2,
+  });
 }
 
 async function writeZip(file: string, variant: Variant): Promise<{ bytes: number; rows: number }> {
   await pipeline(
-    Readable.from(zipStream([{ name: `${QCL_FILE}.csv`, data: syntheticCsv(ROWS, variant) }])),
+    Readable.from(zipStream([{ name: `${QCL_FILE}.csv`, data: variantCsv(ROWS, variant) }])),
     fs.createWriteStream(file),
   );
   const removed = variant === 'removed' ? Math.floor((ROWS + CHANGE_EVERY / 2 - 1) / CHANGE_EVERY) : 0;

@@ -33,10 +33,11 @@ import { type DevServer, startDevServer } from '../../lib/infra/temporal-server'
 import { TASK_QUEUES } from '../../lib/verticals';
 import { loadCatalog } from '../../prisma/catalog';
 import { workflowBundle } from '../../workers/create-workers';
-import { CATALOGUE_PATH, createFaostatFixture, csvLine, FAOSTAT_COLUMNS, QCL_FILE } from '../fixtures/faostat';
+import { CATALOGUE_PATH, createFaostatFixture, QCL_FILE } from '../fixtures/faostat';
 import { startFixtureServer } from '../fixtures/fixture-server';
 import { zipStream } from '../fixtures/zip';
 import { startTestDatabase } from '../helpers/database';
+import { qclCsv } from './qcl-shape';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const TARGET_MB = 256;
@@ -140,45 +141,12 @@ Runtime.install({ logger: new DefaultLogger('ERROR') });
 })().catch((err) => { console.error(err); process.exit(1); });
 `;
 
-/** N rows shaped like QCL (as in faostat.bench.ts): 250 areas, 200 items, 3 elements, 63 years. */
-function* syntheticCsv(n: number, bytes: { csv: number }): Generator<Buffer> {
-  const elements = [
-    ['5312', 'Area harvested', 'ha'],
-    ['5412', 'Yield', '100 g/ha'],
-    ['5510', 'Production', 't'],
-  ] as const;
-  let batch = csvLine(FAOSTAT_COLUMNS);
-  const flush = () => {
-    const chunk = Buffer.from(batch, 'utf8');
+/** Passes chunks through, adding their size to `bytes.csv`. */
+function* counted(chunks: Generator<Buffer>, bytes: { csv: number }): Generator<Buffer> {
+  for (const chunk of chunks) {
     bytes.csv += chunk.byteLength;
-    batch = '';
-    return chunk;
-  };
-  for (let i = 0; i < n; i++) {
-    const area = 1 + (i % 250);
-    const item = 15 + (Math.floor(i / 250) % 200);
-    const [elementCode, element, unit] = elements[Math.floor(i / 50_000) % 3]!;
-    const year = String(1961 + (Math.floor(i / 150_000) % 63));
-    const value = i % 97 === 0 ? '' : String(((i * 7919) % 10_000_000) / 10);
-    batch += csvLine([
-      String(area),
-      `'${String(area).padStart(3, '0')}`,
-      area === 53 ? 'Benin' : `Région ${area}`,
-      String(item),
-      `'0${item}`,
-      `Item ${item}`,
-      elementCode,
-      element,
-      year,
-      year,
-      unit,
-      value,
-      i % 13 === 0 ? 'E' : 'A',
-      '',
-    ]);
-    if (batch.length > 64 * 1024) yield flush();
+    yield chunk;
   }
-  yield flush();
 }
 
 interface Served {
@@ -196,7 +164,7 @@ async function serve(rows: number): Promise<void> {
     const started = performance.now();
     const bytes = { csv: 0 };
     await pipeline(
-      Readable.from(zipStream([{ name: `${QCL_FILE}.csv`, data: syntheticCsv(rows, bytes) }])),
+      Readable.from(zipStream([{ name: `${QCL_FILE}.csv`, data: counted(qclCsv(rows), bytes) }])),
       fs.createWriteStream(file),
     );
     const fixture = createFaostatFixture({ datasetCode: 'QCL', dateUpdate: '2025-01-01', rows: [] });
