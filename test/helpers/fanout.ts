@@ -2,6 +2,7 @@
 // dataset versions made directly in PostgreSQL (a share of them due), and what every run of one master
 // workflow (each continue-as-new run) recorded in its history.
 import type { Client } from '@temporalio/client';
+import type { temporal } from '@temporalio/proto';
 import type { Harness } from './harness';
 import { WB_SOURCES } from './harness';
 
@@ -66,15 +67,7 @@ export async function masterRuns(client: Client, workflowId: string, firstRunId:
         open++;
         childIds.push(initiated.workflowId ?? '');
       }
-      if (
-        e.childWorkflowExecutionCompletedEventAttributes ||
-        e.childWorkflowExecutionFailedEventAttributes ||
-        e.childWorkflowExecutionCanceledEventAttributes ||
-        e.childWorkflowExecutionTimedOutEventAttributes ||
-        e.childWorkflowExecutionTerminatedEventAttributes ||
-        e.startChildWorkflowExecutionFailedEventAttributes
-      )
-        open--;
+      if (closesChild(e)) open--;
       maxOpen = Math.max(maxOpen, open);
       if (e.workflowExecutionContinuedAsNewEventAttributes) {
         next = e.workflowExecutionContinuedAsNewEventAttributes.newExecutionRunId ?? undefined;
@@ -86,4 +79,16 @@ export async function masterRuns(client: Client, workflowId: string, firstRunId:
     runId = next;
   }
   return runs;
+}
+
+/** True for a history event that ends a child the master started (or failed to start). */
+export function closesChild(e: temporal.api.history.v1.IHistoryEvent): boolean {
+  return Boolean(
+    e.childWorkflowExecutionCompletedEventAttributes ||
+      e.childWorkflowExecutionFailedEventAttributes ||
+      e.childWorkflowExecutionCanceledEventAttributes ||
+      e.childWorkflowExecutionTimedOutEventAttributes ||
+      e.childWorkflowExecutionTerminatedEventAttributes ||
+      e.startChildWorkflowExecutionFailedEventAttributes,
+  );
 }

@@ -1,6 +1,7 @@
 // Documented policies that live in SQL or in the workflows, pinned by their numbers on a real Temporal dev
 // server, PostgreSQL and loopback HTTP: each test fails when the policy changes. The pure ones (breaker
 // threshold, Retry-After) are in test/unit/policies.test.ts, the backoff schedule in retry-timing.test.ts.
+
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
@@ -12,6 +13,7 @@ import { schedulingActivities } from '../../activities/scheduling/due-versions';
 import { reliabilityScores } from '../../workflows/maintenance';
 import { masterScheduler } from '../../workflows/master-scheduler';
 import { textResponse } from '../fixtures/fixture-server';
+import { closesChild } from '../helpers/fanout';
 import { type Harness, startHarness, TEST_SECRET_KEY, WB_SOURCES } from '../helpers/harness';
 import { FAST_RETRY, logsOf, runIngestion, versionOf } from '../helpers/ingest';
 
@@ -274,15 +276,7 @@ describe('maxInFlight bounds the running children of the master', () => {
     let maxOpen = 0;
     for (const e of events) {
       if (e.startChildWorkflowExecutionInitiatedEventAttributes) open++;
-      if (
-        e.childWorkflowExecutionCompletedEventAttributes ||
-        e.childWorkflowExecutionFailedEventAttributes ||
-        e.childWorkflowExecutionCanceledEventAttributes ||
-        e.childWorkflowExecutionTimedOutEventAttributes ||
-        e.childWorkflowExecutionTerminatedEventAttributes ||
-        e.startChildWorkflowExecutionFailedEventAttributes
-      )
-        open--;
+      if (closesChild(e)) open--;
       maxOpen = Math.max(maxOpen, open);
     }
     assert.equal(maxOpen, MAX_IN_FLIGHT, `children open at once per the master's history: ${maxOpen}`);
