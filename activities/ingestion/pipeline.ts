@@ -9,7 +9,7 @@
 // table against the count the stage recorded: staging that PostgreSQL emptied in crash recovery (it is
 // UNLOGGED) fails as StagingLost, and the workflow stages again.
 import path from 'node:path';
-import { heartbeat, metricMeter } from '@temporalio/activity';
+import { activityInfo, heartbeat, metricMeter } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { PoolClient } from 'pg';
 import { FailureType } from '../../lib/failures';
@@ -35,7 +35,7 @@ import type { LoadSummary, ProbeSummary, StageSummary } from './types';
 const REJECT_SAMPLE = 50;
 /** Above this share of rejected rows the ingestion fails and the current revision stays as it is. */
 export const DEFAULT_MAX_REJECT_RATIO = 0.1;
-/** How often the load, one long transaction, tells Temporal its worker is alive. */
+/** How often the load, one long transaction, tells Temporal its worker is alive (more often under a short timeout). */
 const LOAD_HEARTBEAT_MS = 5000;
 
 /** True when `rejected` of `total` records is more than the allowed share (the TooManyRejects rule). */
@@ -78,7 +78,9 @@ function stagingLost(message: string): ApplicationFailure {
 /** Heartbeats every few seconds while `work` runs, so a dead worker is noticed within the heartbeat timeout. */
 async function withHeartbeat<T>(details: Record<string, unknown>, work: () => Promise<T>): Promise<T> {
   heartbeat(details);
-  const timer = setInterval(() => heartbeat(details), LOAD_HEARTBEAT_MS);
+  const timeout = activityInfo().heartbeatTimeoutMs;
+  const every = timeout ? Math.min(LOAD_HEARTBEAT_MS, timeout / 3) : LOAD_HEARTBEAT_MS;
+  const timer = setInterval(() => heartbeat(details), every);
   try {
     return await work();
   } finally {

@@ -4,6 +4,7 @@
 //   TEDI_TEST_POINTS="kill@load:after-commit,pause@load:start"
 // makes the worker SIGKILL itself, or wait (heartbeating) until the file <dir>/<point>.release appears, the
 // first time it reaches that point; <dir>/<point>.reached records that it did, across worker processes.
+// `delay@<point>` waits TEDI_TEST_DELAY_MS without heartbeating (a slow statement, as the stage sees it).
 import fs from 'node:fs';
 import path from 'node:path';
 import { heartbeat } from '@temporalio/activity';
@@ -19,6 +20,10 @@ export async function testPoint(point: TestPoint): Promise<void> {
   if (fs.existsSync(reached)) return;
   fs.writeFileSync(reached, String(process.pid));
   if (actions.some((a) => a.startsWith('kill@'))) process.kill(process.pid, 'SIGKILL');
+  if (actions.some((a) => a.startsWith('delay@'))) {
+    await new Promise((r) => setTimeout(r, Number(process.env.TEDI_TEST_DELAY_MS ?? 0)));
+    return;
+  }
   const release = path.join(dir, `${point}.release`);
   while (!fs.existsSync(release)) {
     heartbeat({ heldAt: point });

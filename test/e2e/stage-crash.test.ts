@@ -39,7 +39,7 @@ let versionId: number;
 let indicators: string[];
 const workers: ChildProcess[] = [];
 
-function startWorker(controlDir: string, points: string): ChildProcess {
+function startWorker(controlDir: string, points: string, extraEnv: NodeJS.ProcessEnv = {}): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'workers', 'main.ts')], {
     cwd: ROOT,
     env: {
@@ -51,6 +51,7 @@ function startWorker(controlDir: string, points: string): ChildProcess {
       TEDI_TEST_CONTROL_DIR: controlDir,
       TEDI_TEST_POINTS: points,
       LOG_LEVEL: 'warn',
+      ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -80,6 +81,7 @@ function changeOneValue(): void {
 
 interface Scenario {
   points: string;
+  workerEnv?: NodeJS.ProcessEnv;
   /** What to do once the worker reached the point (the worker waits there for pause@ points). */
   atPoint(reached: string, release: () => void): Promise<void>;
 }
@@ -90,7 +92,7 @@ async function ingestThrough(
 ): Promise<{ result: IngestResult; firstWorker: ChildProcess; failures: string[] }> {
   const controlDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tedi-points-'));
   const point = scenario.points.split('@')[1]!;
-  const firstWorker = startWorker(controlDir, scenario.points);
+  const firstWorker = startWorker(controlDir, scenario.points, scenario.workerEnv);
   const client = new Client({ connection });
   const handle = await client.workflow.start(ingestDatasetVersion, {
     taskQueue: 'agriculture',
@@ -286,4 +288,18 @@ describe('the worker process killed (SIGKILL) at exact points', { timeout: 300_0
       );
     });
   }
+});
+
+describe('a slow load is not a dead worker', { timeout: 120_000 }, () => {
+  test('a load statement silent for twice the heartbeat timeout completes on its first attempt', async () => {
+    changeOneValue();
+    const { result, failures } = await ingestThrough({
+      points: 'delay@load:before-commit',
+      // The scenario's heartbeat timeout is 3 s; the load's own heartbeats must cover a 7 s statement.
+      workerEnv: { TEDI_TEST_DELAY_MS: '7000' },
+      atPoint: async () => undefined,
+    });
+    await assertOneNewRevision(result, 8);
+    assert.deepEqual(failures, [], 'no heartbeat timeout, no retry');
+  });
 });
