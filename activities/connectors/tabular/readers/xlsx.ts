@@ -1,8 +1,8 @@
 // XLSX rows through exceljs's streaming WorkbookReader: the workbook is never loaded whole (exceljs
 // parks a worksheet in a temporary file only when it comes before the shared strings in the zip).
 // The header is the sheet's first non-empty row; cells become text or numbers, dates ISO text.
-// exceljs is loaded on the first XLSX read, not at worker start (~15 MB and ~0.5 s that most workers never use).
 import { Readable } from 'node:stream';
+import ExcelJS from 'exceljs';
 import { configurationError } from '../../../../lib/failures';
 import type { Cell } from '../row-schema';
 import { checkHeader, pickCells, type Reader } from './row';
@@ -47,7 +47,6 @@ function isWanted(wanted: string | number, name: string | undefined, position: n
 }
 
 export const readXlsx: Reader = async function* (bytes, { params, columns }) {
-  const { default: ExcelJS } = await import('exceljs');
   const book = new ExcelJS.stream.xlsx.WorkbookReader(Readable.from(bytes), {
     worksheets: 'emit',
     sharedStrings: 'cache',
