@@ -140,7 +140,7 @@ export async function ingestDatasetVersion(input: IngestInput): Promise<IngestRe
     progress.rowsTransformed = staged.rows;
     const common = { probeToken, bytesFetched: staged.bytes };
 
-    if (staged.unchanged || staged.stagingTable === null) {
+    if (staged.stagingTable === null) {
       return finish(
         {
           ...emptyResult('no_change', plan, 'content checksum unchanged'),

@@ -1,7 +1,7 @@
 // TEDI's own database going away is not the source's fault and must not wait on the source's backoff
 // (up to 10 minutes between attempts). Activities turn such errors into one failure type,
 // DatabaseUnavailable, which the ingestion workflow retries on its own short schedule
-// (workflows/database-retry.ts) so an ingestion resumes within seconds of the database's return.
+// (workflows/failure-handling.ts) so an ingestion resumes within seconds of the database's return.
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../../lib/failures';
 
@@ -39,7 +39,7 @@ export function asDatabaseFailure(err: unknown, during: string): unknown {
   return ApplicationFailure.create({
     message: `TEDI's database was unreachable during ${during}: ${reason}`,
     type: FailureType.DatabaseUnavailable,
-    // The workflow decides when to try again (workflows/database-retry.ts), not the source's backoff.
+    // The workflow decides when to try again (workflows/failure-handling.ts), not the source's backoff.
     nonRetryable: true,
   });
 }

@@ -20,13 +20,13 @@ import { RowRejected } from '../connectors/types';
 import type { ActivityDeps } from '../deps';
 import { mergeStagedRevision, StagingMismatch } from '../store/merge-revision';
 import { SpoolWriter } from '../store/spool-writer';
-import { stageFromSpool, stagingTableFor } from '../store/staging';
+import { stageFromSpool, stagingRow, stagingTableFor } from '../store/staging';
 import { ContentChecksum } from './content-checksum';
 import { guardDatabase } from './database-failure';
 import { currentIngestKey } from './ingest-key';
 import { asPayloadFailure } from './payload-failure';
 import { rowHash } from './row-hash';
-import { prepareSource } from './source-context';
+import { prepareSource, snapshotPolicyOf } from './source-context';
 import { assertStorable, unstorableReason } from './storable';
 import { testPoint } from './test-points';
 import type { LoadSummary, ProbeSummary, StageSummary } from './types';
@@ -150,16 +150,7 @@ export function pipelineActivities(deps: ActivityDeps) {
             for (const row of produced) {
               const hash = rowHash(row);
               checksum.add(hash);
-              const flushed = spool.write([
-                spool.rows + 1,
-                records,
-                row.seriesKey,
-                row.period,
-                row.value,
-                row.unit,
-                row.attributes,
-                hash,
-              ]);
+              const flushed = spool.write(stagingRow(spool.rows + 1, records, row, hash));
               if (flushed) await flushed;
             }
           }
@@ -188,7 +179,7 @@ export function pipelineActivities(deps: ActivityDeps) {
         }
         const summary = { records, bytes: bytesFetched(), rows: spool.rows, rejected, checksum: checksum.digest() };
         if (!input.force && summary.checksum === input.lastChecksum) {
-          return { ...summary, unchanged: true, stagingTable: null };
+          return { ...summary, stagingTable: null };
         }
         const table = stagingTableFor(ingestKey);
         const staged = await inTransaction(deps, async (client) => {
@@ -199,7 +190,7 @@ export function pipelineActivities(deps: ActivityDeps) {
         if (staged !== spool.rows) {
           throw stagingLost(`${ctx.sourceName}: COPY staged ${staged} rows of the ${spool.rows} written`);
         }
-        return { ...summary, unchanged: false, stagingTable: table };
+        return { ...summary, stagingTable: table };
       } finally {
         spool.abandon();
         await removeSpoolDir(dir);
@@ -222,14 +213,14 @@ export function pipelineActivities(deps: ActivityDeps) {
     return guardDatabase('load', async () => {
       await testPoint('load:start');
       const { ingestKey } = currentIngestKey();
-      const { ctx, policy } = await prepareSource(deps, input.datasetVersionId);
+      const { sourceName, policy } = await snapshotPolicyOf(deps, input.datasetVersionId);
       return withHeartbeat({ stage: 'load' }, async () => {
         const loaded = await inTransaction(deps, async (client) => {
           const merged = await mergeStagedRevision(client, {
             ingestKey,
             stagingTable: input.stagingTable,
             datasetVersionId: input.datasetVersionId,
-            sourceName: ctx.sourceName,
+            sourceName,
             checksum: input.checksum,
             probeToken: input.probeToken,
             expectedRows: input.expectedRows,
@@ -243,7 +234,7 @@ export function pipelineActivities(deps: ActivityDeps) {
         await testPoint('load:after-commit');
         return loaded;
       }).catch((err) => {
-        if (err instanceof StagingMismatch) throw stagingLost(`${ctx.sourceName}: ${err.message}`);
+        if (err instanceof StagingMismatch) throw stagingLost(`${sourceName}: ${err.message}`);
         throw err;
       });
     });

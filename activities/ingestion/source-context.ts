@@ -18,11 +18,8 @@ export interface PreparedSource {
   bytesFetched(): number;
 }
 
-export async function prepareSource(
-  deps: ActivityDeps,
-  datasetVersionId: number,
-  event: EventInput | null = null,
-): Promise<PreparedSource> {
+/** What the catalog says about a version's source, with its params validated: no secret, no HTTP client. */
+async function resolveSource(deps: ActivityDeps, datasetVersionId: number) {
   const version = await deps.db.prisma.datasetVersion.findUnique({
     where: { id: datasetVersionId },
     include: { dataSource: { include: { config: true } } },
@@ -41,6 +38,30 @@ export async function prepareSource(
     const issues = parsed.error.issues.map((i) => `params.${i.path.join('.')}: ${i.message}`).join('; ');
     throw configurationError(`Source "${source.name}" has invalid params (${issues}). Fix data_sources.params.`);
   }
+  const policy: SnapshotPolicy = {
+    allowEmpty: config.allowEmptySnapshot,
+    maxRemovedRatio: config.maxRemovedRatio,
+    duplicateKeys: connector.snapshot?.duplicateKeys ?? 'fail',
+    emptyHint: connector.snapshot?.emptyHint?.(parsed.data),
+  };
+  return { source, config, connector, params: parsed.data, policy };
+}
+
+/** The source's name and snapshot-guard settings, for the load (which talks to no source). */
+export async function snapshotPolicyOf(
+  deps: ActivityDeps,
+  datasetVersionId: number,
+): Promise<{ sourceName: string; policy: SnapshotPolicy }> {
+  const { source, policy } = await resolveSource(deps, datasetVersionId);
+  return { sourceName: source.name, policy };
+}
+
+export async function prepareSource(
+  deps: ActivityDeps,
+  datasetVersionId: number,
+  event: EventInput | null = null,
+): Promise<PreparedSource> {
+  const { source, config, connector, params, policy } = await resolveSource(deps, datasetVersionId);
   // A key that cannot be decrypted (another TEDI_SECRET_KEY) is a ConfigurationError naming the source: never retried.
   const apiKey = config.apiKeyEncrypted
     ? decryptStoredKey(config.apiKeyEncrypted, deps.secretKey, source.name)
@@ -61,18 +82,12 @@ export async function prepareSource(
   const ctx: SourceContext<unknown> = {
     sourceName: source.name,
     baseUrl: config.baseUrl.replace(/\/+$/, ''),
-    params: parsed.data,
+    params,
     credentials: { apiKey, username: config.username ?? undefined },
     http,
     event,
     heartbeat: (details) => heartbeat({ ...details, bytes }),
     log: (message, attrs) => log.info(http.redact(message), { source: source.name, ...attrs }),
-  };
-  const policy: SnapshotPolicy = {
-    allowEmpty: config.allowEmptySnapshot,
-    maxRemovedRatio: config.maxRemovedRatio,
-    duplicateKeys: connector.snapshot?.duplicateKeys ?? 'fail',
-    emptyHint: connector.snapshot?.emptyHint?.(parsed.data),
   };
   return { connector: maskingConnector(connector, http), ctx, policy, bytesFetched: () => bytes };
 }

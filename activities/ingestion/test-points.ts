@@ -1,4 +1,4 @@
-// Named points inside the ingestion stages where the crash tests (test/e2e/crash.test.ts) kill a worker
+// Named points inside the ingestion stages where the crash tests (test/e2e/stage-crash.test.ts) kill a worker
 // or hold it while they crash PostgreSQL: "kill the worker right after the load committed" cannot be timed
 // from outside. Off unless TEDI_TEST_CONTROL_DIR is set, which only the tests do; then
 //   TEDI_TEST_POINTS="kill@load:after-commit,pause@load:start"

@@ -42,9 +42,10 @@ export interface StageSummary {
   rejected: number;
   /** Content checksum of the snapshot: the same rows give the same checksum, in any order. */
   checksum: string;
-  /** The checksum equals the current revision's: nothing was staged. */
-  unchanged: boolean;
-  /** The run's staging table (activities/store/staging.ts), or null when nothing was staged. */
+  /**
+   * The run's staging table (activities/store/staging.ts); null when the checksum equals the current
+   * revision's, so nothing was staged.
+   */
   stagingTable: string | null;
 }
 

@@ -130,8 +130,8 @@ export async function mergeStagedRevision(client: PoolClient, input: MergeInput)
   );
   const n = (change: string) => Number(diff.rows.find((r) => r.change === change)?.n ?? 0);
   const absent = n('absent');
-  const d = { total: n('added') + n('unchanged') + n('respelled') + n('updated'), current: 0 };
-  d.current = d.total - n('added') + absent;
+  const incomingRows = n('added') + n('unchanged') + n('respelled') + n('updated');
+  const currentRows = incomingRows - n('added') + absent;
   const counts = {
     recordsAdded: n('added'),
     recordsUpdated: n('updated'),
@@ -141,7 +141,7 @@ export async function mergeStagedRevision(client: PoolClient, input: MergeInput)
   };
 
   const verdict = judgeSnapshot(
-    { incoming: Number(d.total), current: Number(d.current), removed: counts.recordsRemoved },
+    { incoming: incomingRows, current: currentRows, removed: counts.recordsRemoved },
     input.policy,
     input.acceptRemovals,
   );
@@ -165,7 +165,7 @@ export async function mergeStagedRevision(client: PoolClient, input: MergeInput)
   }
 
   const revision = current + 1;
-  await keepStoreStatisticsTrue(client, d.current);
+  await keepStoreStatisticsTrue(client, currentRows);
   // Close changed rows, and (unless rows were rejected) vanished ones; insert new and changed rows.
   const closing = keepAbsent ? `('updated')` : `('updated', 'absent')`;
   await client.query(
@@ -193,7 +193,7 @@ export async function mergeStagedRevision(client: PoolClient, input: MergeInput)
       input.checksum,
       input.probeToken,
       // Rows current in the new revision: the snapshot's, plus the absent rows kept at their last good value.
-      Number(d.total) + counts.recordsKept,
+      incomingRows + counts.recordsKept,
       counts.recordsAdded,
       counts.recordsUpdated,
       counts.recordsRemoved,

@@ -9,6 +9,8 @@ import fs from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import type { ObservationRow } from '../connectors/types';
+import type { CopyValue } from './copy-rows';
 
 export const STAGING_SCHEMA = 'tedi_staging';
 
@@ -24,6 +26,16 @@ export const STAGING_COLUMNS = [
   'row_hash',
 ] as const;
 
+/** The column definitions of a staging table, in STAGING_COLUMNS order. */
+export const STAGING_TABLE_COLUMNS =
+  'seq integer NOT NULL, record_seq integer NOT NULL, series_key text NOT NULL, period text NOT NULL, ' +
+  'value numeric, unit text, attributes jsonb, row_hash text NOT NULL';
+
+/** One canonical row as the spool file holds it: the staging row number, its raw record's number, the row. */
+export function stagingRow(seq: number, recordSeq: number, row: ObservationRow, hash: string): CopyValue[] {
+  return [seq, recordSeq, row.seriesKey, row.period, row.value, row.unit, row.attributes, hash];
+}
+
 /** The staging table of one run: a readable prefix and a hash of the ingest key (ids can be long). */
 export function stagingTableFor(ingestKey: string): string {
   const digest = crypto.createHash('sha256').update(ingestKey).digest('hex').slice(0, 24);
@@ -34,11 +46,7 @@ export function stagingTableFor(ingestKey: string): string {
 export async function stageFromSpool(client: PoolClient, table: string, spoolFile: string): Promise<number> {
   await client.query(`CREATE SCHEMA IF NOT EXISTS ${STAGING_SCHEMA}`);
   await client.query(`DROP TABLE IF EXISTS ${table}`);
-  await client.query(
-    `CREATE UNLOGGED TABLE ${table} (
-       seq integer NOT NULL, record_seq integer NOT NULL, series_key text NOT NULL, period text NOT NULL,
-       value numeric, unit text, attributes jsonb, row_hash text NOT NULL)`,
-  );
+  await client.query(`CREATE UNLOGGED TABLE ${table} (${STAGING_TABLE_COLUMNS})`);
   const copy = client.query(copyFrom(`COPY ${table} (${STAGING_COLUMNS.join(', ')}) FROM STDIN`));
   await pipeline(fs.createReadStream(spoolFile), copy);
   // Fresh statistics, so the merge's plans fit the real size of what was staged.

@@ -32,7 +32,7 @@ import { FaostatParamsSchema, faostatConnector } from '../../activities/connecto
 import { ContentChecksum } from '../../activities/ingestion/content-checksum';
 import { rowHash } from '../../activities/ingestion/row-hash';
 import { SpoolWriter } from '../../activities/store/spool-writer';
-import { STAGING_COLUMNS } from '../../activities/store/staging';
+import { STAGING_COLUMNS, STAGING_TABLE_COLUMNS, stagingRow } from '../../activities/store/staging';
 import { openDatabase } from '../../lib/db';
 import { freePort, startEmbeddedPostgres } from '../../lib/infra/postgres';
 import { TASK_QUEUES } from '../../lib/verticals';
@@ -219,26 +219,13 @@ async function spoolRows(base: string, file: string): Promise<{ ms: number; rows
     for (const row of faostatConnector.transform(record, ctx.params)) {
       const hash = rowHash(row);
       checksum.add(hash);
-      await spool.write([
-        spool.rows + 1,
-        records,
-        row.seriesKey,
-        row.period,
-        row.value,
-        row.unit,
-        row.attributes,
-        hash,
-      ]);
+      await spool.write(stagingRow(spool.rows + 1, records, row, hash));
     }
   }
   await spool.close();
   checksum.digest();
   return { ms: performance.now() - started, rows: spool.rows };
 }
-
-const PLAIN_COLUMNS =
-  'seq integer NOT NULL, record_seq integer NOT NULL, series_key text NOT NULL, period text NOT NULL, ' +
-  'value numeric, unit text, attributes jsonb, row_hash text NOT NULL';
 
 /** COPY of the spool file into a new table with the staging columns; the time and the table's total size. */
 async function plainCopy(
@@ -248,7 +235,7 @@ async function plainCopy(
   unlogged: boolean,
 ): Promise<{ ms: number; rows: number; bytes: number }> {
   await client.query(`DROP TABLE IF EXISTS ${table}`);
-  await client.query(`CREATE ${unlogged ? 'UNLOGGED ' : ''}TABLE ${table} (${PLAIN_COLUMNS})`);
+  await client.query(`CREATE ${unlogged ? 'UNLOGGED ' : ''}TABLE ${table} (${STAGING_TABLE_COLUMNS})`);
   const started = performance.now();
   const copy = client.query(copyFrom(`COPY ${table} (${STAGING_COLUMNS.join(', ')}) FROM STDIN`));
   await pipeline(fs.createReadStream(file), copy);

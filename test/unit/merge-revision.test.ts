@@ -11,7 +11,7 @@ import { rowHash } from '../../activities/ingestion/row-hash';
 import { mergeStagedRevision } from '../../activities/store/merge-revision';
 import { DEFAULT_MAX_REMOVED_RATIO } from '../../activities/store/snapshot-guard';
 import { SpoolWriter } from '../../activities/store/spool-writer';
-import { dropStaging, stageFromSpool, stagingTableFor } from '../../activities/store/staging';
+import { dropStaging, stageFromSpool, stagingRow, stagingTableFor } from '../../activities/store/staging';
 import { type Database, openDatabase } from '../../lib/db';
 import { loadCatalog } from '../../prisma/catalog';
 import { startTestDatabase, type TestDatabase } from '../helpers/database';
@@ -49,7 +49,7 @@ async function load(revision: number) {
       unit: 't',
       attributes: null,
     };
-    await spool.write([i + 1, i + 1, row.seriesKey, row.period, row.value, row.unit, row.attributes, rowHash(row)]);
+    await spool.write(stagingRow(i + 1, i + 1, row, rowHash(row)));
   }
   await spool.close();
   const table = stagingTableFor(key);

@@ -71,7 +71,6 @@ const activities = {
       rows: 3,
       rejected: 0,
       checksum: 'c',
-      unchanged: false,
       stagingTable: 'tedi_staging.run_x',
     };
   },
