@@ -40,9 +40,18 @@ export class StagingMismatch extends Error {
 /** Memory for the merge's sorts and hash joins (per operation, inside the merge's transaction only). */
 const MERGE_WORK_MEM = '256MB';
 
-/** Content equality of a current row `c` and an incoming row `i`, whatever the spelling of the value. */
+/**
+ * The digest that names a unit + attribute set in `observation_labels` (SHA-256 of it as jsonb text);
+ * the compact-store migration (prisma/migrations/*_compact_store) computed the same for existing rows.
+ * Equal sets always get the same digest, so each set is stored once per dataset version.
+ */
+export function labelsDigest(alias: string): string {
+  return `sha256(convert_to(jsonb_build_array(${alias}.unit, ${alias}.attributes)::text, 'UTF8'))`;
+}
+
+/** Content equality of a current row `c` (labels `l`) and an incoming row `i`, whatever the spelling of the value. */
 const SAME_CONTENT = `(c.row_hash = i.row_hash OR (c.value IS NOT DISTINCT FROM i.value
-                       AND c.unit IS NOT DISTINCT FROM i.unit AND c.attributes IS NOT DISTINCT FROM i.attributes))`;
+                       AND l.unit IS NOT DISTINCT FROM i.unit AND l.attributes IS NOT DISTINCT FROM i.attributes))`;
 
 export async function mergeStagedRevision(client: PoolClient, input: MergeInput): Promise<LoadSummary> {
   const { ingestKey, datasetVersionId: v } = input;
@@ -84,13 +93,25 @@ export async function mergeStagedRevision(client: PoolClient, input: MergeInput)
   }
   // Big sorts and hashes stay in memory rather than spilling (PostgreSQL's default work_mem is 4 MB).
   await client.query(`SET LOCAL work_mem = '${MERGE_WORK_MEM}'`);
+  // Every series of the snapshot has its row (new keys are added; series are never deleted), so the rest
+  // of the merge joins on integer ids. Inside the transaction: a refused snapshot leaves no series behind.
+  const newSeries = await client.query(
+    `INSERT INTO series (dataset_version_id, series_key)
+     SELECT $1, k.series_key FROM (SELECT DISTINCT series_key FROM ${input.stagingTable}) k
+     ON CONFLICT (dataset_version_id, series_key) DO NOTHING`,
+    [v],
+  );
+  await refreshStatisticsIfGrown(client, 'series', newSeries.rowCount ?? 0);
   // The incoming snapshot, one row per (series, period). Repeated keys are refused below, unless the
   // connector declared identical repeats harmless; then any of the identical rows stands for all.
   await client.query(
     `CREATE TEMP TABLE incoming ON COMMIT DROP AS
-       SELECT DISTINCT ON (series_key, period) series_key, period, value, unit, attributes, row_hash
-         FROM ${input.stagingTable}
-        ORDER BY series_key, period, seq`,
+       SELECT DISTINCT ON (st.series_key, st.period)
+              s.id AS series_id, st.period, st.value, st.unit, st.attributes, decode(st.row_hash, 'hex') AS row_hash
+         FROM ${input.stagingTable} st
+         JOIN series s ON s.dataset_version_id = $1 AND s.series_key = st.series_key
+        ORDER BY st.series_key, st.period, st.seq`,
+    [v],
   );
   const distinct = await client.query<{ keys: string }>('SELECT count(*) AS keys FROM incoming');
   await refuseDuplicateKeys(client, {
@@ -106,23 +127,29 @@ export async function mergeStagedRevision(client: PoolClient, input: MergeInput)
   // The diff is computed between two analyzed temp tables, never as an anti-join against `observations`
   // itself: planned while that table looks empty (a first load, or after a vacuum truncated it), such a
   // join becomes a nested loop over a seq scan of the table being written, ~600 rows/s. Closing and
-  // inserting then work from the diff by row id, with no join against the store.
+  // inserting then work from the diff by row id, with no join against the store. A FULL JOIN is always a
+  // hash or merge join, whatever the statistics say.
   await client.query(
     `CREATE TEMP TABLE cur ON COMMIT DROP AS
-       SELECT id, series_key, period, value, unit, attributes, row_hash
+       SELECT id, series_id, period, value, labels_id, row_hash
          FROM observations WHERE dataset_version_id = $1 AND valid_to IS NULL`,
     [v],
   );
   await client.query('ANALYZE cur');
+  // The labels digest is computed only for the rows that may be inserted (new or different by hash).
   await client.query(
     `CREATE TEMP TABLE diff ON COMMIT DROP AS
-       SELECT c.id AS cur_id, i.series_key, i.period, i.value, i.unit, i.attributes, i.row_hash,
+       SELECT c.id AS cur_id, i.series_id, i.period, i.value, i.unit, i.attributes, i.row_hash,
+              CASE WHEN (c.id IS NULL OR c.row_hash <> i.row_hash) AND (i.unit IS NOT NULL OR i.attributes IS NOT NULL)
+                   THEN ${labelsDigest('i')} END AS labels_digest,
               CASE WHEN c.id IS NULL THEN 'added'
-                   WHEN i.series_key IS NULL THEN 'absent'
+                   WHEN i.series_id IS NULL THEN 'absent'
                    WHEN c.row_hash = i.row_hash THEN 'unchanged'
                    WHEN ${SAME_CONTENT} THEN 'respelled'
                    ELSE 'updated' END AS change
-         FROM incoming i FULL JOIN cur c ON c.series_key = i.series_key AND c.period = i.period`,
+         FROM incoming i
+         FULL JOIN cur c ON c.series_id = i.series_id AND c.period = i.period
+         LEFT JOIN observation_labels l ON l.id = c.labels_id`,
   );
   await client.query('ANALYZE diff');
   const diff = await client.query<{ change: string; n: string }>(
@@ -172,16 +199,26 @@ export async function mergeStagedRevision(client: PoolClient, input: MergeInput)
     `UPDATE observations o SET valid_to = $1 FROM diff d WHERE d.change IN ${closing} AND o.id = d.cur_id`,
     [revision],
   );
-  await client.query(
-    `INSERT INTO observations (dataset_version_id, series_key, period, value, unit, attributes, row_hash, valid_from)
-     SELECT $1, d.series_key, d.period, d.value, d.unit, d.attributes, d.row_hash, $2
-       FROM diff d WHERE d.change IN ('added', 'updated')`,
+  // Each unit + attribute set once per dataset version; the new rows point at theirs.
+  const newLabels = await client.query(
+    `INSERT INTO observation_labels (dataset_version_id, digest, unit, attributes)
+     SELECT DISTINCT ON (d.labels_digest) $1, d.labels_digest, d.unit, d.attributes
+       FROM diff d WHERE d.change IN ('added', 'updated') AND d.labels_digest IS NOT NULL
+      ORDER BY d.labels_digest
+     ON CONFLICT (dataset_version_id, digest) DO NOTHING`,
+    [v],
+  );
+  await refreshStatisticsIfGrown(client, 'observation_labels', newLabels.rowCount ?? 0);
+  const inserted = await client.query(
+    `INSERT INTO observations (dataset_version_id, series_id, labels_id, period, value, row_hash, valid_from)
+     SELECT $1, d.series_id, l.id, d.period, d.value, d.row_hash, $2
+       FROM diff d
+       LEFT JOIN observation_labels l ON l.dataset_version_id = $1 AND l.digest = d.labels_digest
+      WHERE d.change IN ('added', 'updated')`,
     [v, revision],
   );
   // A load that grew the store by a tenth or more refreshes its statistics for the next one and for readers.
-  if (counts.recordsAdded + counts.recordsUpdated > (await storeRowEstimate(client)) / 10) {
-    await client.query('ANALYZE observations');
-  }
+  await refreshStatisticsIfGrown(client, 'observations', inserted.rowCount ?? 0);
   await client.query(
     `INSERT INTO dataset_revisions (dataset_version_id, revision, checksum, probe_token, record_count,
                                     records_added, records_updated, records_removed, ingest_key,
@@ -210,11 +247,20 @@ export async function mergeStagedRevision(client: PoolClient, input: MergeInput)
   return { changed: true, revision, ...counts, acceptedOverride };
 }
 
-async function storeRowEstimate(client: PoolClient): Promise<number> {
+/** The planner's row count of a store table (0 before its first ANALYZE). */
+async function rowEstimate(client: PoolClient, table: StoreTable): Promise<number> {
   const { rows } = await client.query<{ n: number }>(
-    "SELECT reltuples::float8 AS n FROM pg_class WHERE oid = 'observations'::regclass",
+    'SELECT reltuples::float8 AS n FROM pg_class WHERE oid = $1::regclass',
+    [table],
   );
   return Math.max(0, rows[0]?.n ?? 0);
+}
+
+type StoreTable = 'observations' | 'series' | 'observation_labels';
+
+/** A table that grew by a tenth or more of what the planner thinks it holds gets fresh statistics. */
+async function refreshStatisticsIfGrown(client: PoolClient, table: StoreTable, added: number): Promise<void> {
+  if (added > 0 && added >= (await rowEstimate(client, table)) / 10) await client.query(`ANALYZE ${table}`);
 }
 
 /**
@@ -223,5 +269,5 @@ async function storeRowEstimate(client: PoolClient): Promise<number> {
  * ANALYZE samples a fixed number of rows, so refreshing them costs about the same at any size.
  */
 async function keepStoreStatisticsTrue(client: PoolClient, currentRows: number): Promise<void> {
-  if ((await storeRowEstimate(client)) < currentRows) await client.query('ANALYZE observations');
+  if ((await rowEstimate(client, 'observations')) < currentRows) await client.query('ANALYZE observations');
 }

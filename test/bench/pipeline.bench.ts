@@ -13,8 +13,8 @@
 //    Per stage: activity scheduled → completed, from the workflow history.
 //  - P4: a no-change check (probe unchanged: no download), workflow start to completion, median of N runs,
 //    vs one bare HTTP GET of the probe URL plus one row INSERT, same servers.
-//  - Store size: pg_total_relation_size(observations) (heap, TOAST, indexes) per current row vs the plain
-//    COPY table's bytes per row.
+//  - Store size: pg_total_relation_size (heap, TOAST, indexes) of the versioned store (observations,
+//    series, observation_labels) per current row vs the plain COPY table's bytes per row.
 // It prints figures and asserts nothing.
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -452,10 +452,12 @@ async function main(): Promise<void> {
   }
 }
 
-/** observations' bytes (heap, TOAST, indexes) per current row vs the plain COPY table's bytes per row. */
+/** The versioned store's bytes (heap, TOAST, indexes of its three tables) per current row vs the plain COPY table's. */
 async function storeSize(client: Client, plain: { rows: number; bytes: number }) {
-  const { rows } = await client.query<{ bytes: string; current: string; total: string }>(
-    `SELECT pg_total_relation_size('observations') AS bytes,
+  const { rows } = await client.query<{ bytes: string; current: string; total: string; observations: string }>(
+    `SELECT pg_total_relation_size('observations') + pg_total_relation_size('series')
+              + pg_total_relation_size('observation_labels') AS bytes,
+            pg_total_relation_size('observations') AS observations,
             count(*) FILTER (WHERE valid_to IS NULL) AS current, count(*) AS total FROM observations`,
   );
   const bytes = Number(rows[0]?.bytes);
@@ -463,7 +465,7 @@ async function storeSize(client: Client, plain: { rows: number; bytes: number })
   const perRow = bytes / current;
   const plainPerRow = plain.bytes / plain.rows;
   return {
-    figure: `${perRow.toFixed(0)} B per current observation (${mb(bytes)}; ${current.toLocaleString('en')} current of ${Number(rows[0]?.total).toLocaleString('en')} rows)`,
+    figure: `${perRow.toFixed(0)} B per current observation (${mb(bytes)}, observations ${mb(Number(rows[0]?.observations))}; ${current.toLocaleString('en')} current of ${Number(rows[0]?.total).toLocaleString('en')} rows)`,
     floor: `plain COPY table ${plainPerRow.toFixed(0)} B/row (${mb(plain.bytes)})`,
     ratio: ratio(perRow, plainPerRow),
   };

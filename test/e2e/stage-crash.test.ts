@@ -141,8 +141,8 @@ async function assertOneNewRevision(result: IngestResult, revision: number): Pro
   );
   assert.equal(current.rows[0].n, indicators.length * YEARS, 'no row lost, none doubled');
   const value = await db.pool.query(
-    `SELECT value::text FROM observations WHERE dataset_version_id = $1 AND valid_to IS NULL
-        AND series_key = $2 AND period = '2010'`,
+    `SELECT o.value::text FROM observations o JOIN series s ON s.id = o.series_id
+      WHERE o.dataset_version_id = $1 AND o.valid_to IS NULL AND s.series_key = $2 AND o.period = '2010'`,
     [versionId, `${indicators[0]}|BEN`],
   );
   assert.equal(value.rows[0]?.value, String(1000 + change), 'the changed value is current');

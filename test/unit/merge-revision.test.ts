@@ -86,12 +86,18 @@ async function load(revision: number) {
 test('200,000 rows into an emptied, vacuumed store: merged within the statement timeout, exactly', async () => {
   // The state of the bug: rows written and removed, then VACUUM truncates the table to zero pages.
   await db.pool.query(
-    `INSERT INTO observations (dataset_version_id, series_key, period, value, row_hash, valid_from)
-     SELECT $1, 'x' || g, '2000', g, 'h', 1 FROM generate_series(1, 50000) g`,
+    `INSERT INTO series (dataset_version_id, series_key) SELECT $1, 'x' || g FROM generate_series(1, 50000) g`,
+    [versionId],
+  );
+  await db.pool.query(
+    `INSERT INTO observations (dataset_version_id, series_id, period, value, row_hash, valid_from)
+     SELECT $1, id, '2000', 1, '\\x00'::bytea, 1 FROM series WHERE dataset_version_id = $1`,
     [versionId],
   );
   await db.pool.query('DELETE FROM observations');
+  await db.pool.query('DELETE FROM series');
   await db.pool.query('VACUUM observations');
+  await db.pool.query('VACUUM series');
   const pages = await db.pool.query("SELECT relpages FROM pg_class WHERE relname = 'observations'");
   assert.equal(pages.rows[0].relpages, 0, 'the store looks empty to the planner');
 

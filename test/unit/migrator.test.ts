@@ -68,7 +68,10 @@ test('applies every migration on a fresh database and records them as Prisma doe
   // The hand-managed migration ran too (the partial unique index), and staging moved to its own schema:
   // the shared scratch tables are gone, per-run tables live in tedi_staging.
   const index = await db.query("SELECT indexdef FROM pg_indexes WHERE indexname = 'observations_current_key'");
-  assert.match(String(index[0]?.indexdef), /UNIQUE INDEX .* WHERE \(valid_to IS NULL\)/);
+  assert.match(
+    String(index[0]?.indexdef),
+    /UNIQUE INDEX .*\(dataset_version_id, series_id, period\) WHERE \(valid_to IS NULL\)/,
+  );
   const old = await db.query("SELECT relname FROM pg_class WHERE relname IN ('staged_records', 'staged_observations')");
   assert.deepEqual(old, []);
   const schema = await db.query("SELECT nspname FROM pg_namespace WHERE nspname = 'tedi_staging'");

@@ -61,12 +61,8 @@ async function setComtradeKey(key: string | null): Promise<void> {
 
 /** The stored attributes of the current row of one observation. */
 async function currentAttributes(source: string, seriesKey: string, period: string): Promise<unknown> {
-  const { rows } = await h.db.pool.query<{ attributes: unknown }>(
-    `SELECT attributes FROM observations
-      WHERE dataset_version_id = $1 AND series_key = $2 AND period = $3 AND valid_to IS NULL`,
-    [await h.versionId(source), seriesKey, period],
-  );
-  return rows[0]?.attributes ?? null;
+  const rows = await observationsAsOf(h.db.pool, await h.versionId(source), { seriesKey });
+  return rows.find((r) => r.period === period)?.attributes ?? null;
 }
 
 function assertNoKey(text: string, where: string): void {
@@ -184,7 +180,12 @@ describe('un_comtrade', () => {
     assert.equal(log?.revision, 2);
     assertNoKey(await historyText(String(log?.workflowId)), 'the workflow history');
     assertNoKey(searchable(await logsOf(h, SOURCE)), 'the ingestion log');
-    const stored = await h.db.pool.query('SELECT * FROM observations WHERE dataset_version_id = $1', [id]);
+    const stored = await h.db.pool.query(
+      `SELECT o.*, s.series_key, l.unit, l.attributes FROM observations o
+         JOIN series s ON s.id = o.series_id LEFT JOIN observation_labels l ON l.id = o.labels_id
+        WHERE o.dataset_version_id = $1`,
+      [id],
+    );
     assertNoKey(searchable(stored.rows), 'the stored observations');
   });
 

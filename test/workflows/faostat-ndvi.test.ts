@@ -146,15 +146,11 @@ describe('FAOSTAT ingestion', () => {
     assert.equal(result.revision, 3);
     assert.deepEqual([result.recordsAdded, result.recordsUpdated, result.recordsSkipped], [12, 0, 12]);
     const id = await h.versionId(FAOSTAT);
-    const { rows: stored } = await h.db.pool.query<{ series_key: string; attributes: { area?: string } }>(
-      `SELECT series_key, attributes FROM observations
-        WHERE dataset_version_id = $1 AND valid_to IS NULL AND series_key LIKE 'QCL|107|%'`,
-      [id],
-    );
+    const stored = (await observationsAsOf(h.db.pool, id)).filter((r) => r.seriesKey.startsWith('QCL|107|'));
     assert.equal(stored.length, 12);
     for (const r of stored) {
-      const [, , item = '', element = ''] = r.series_key.split('|');
-      assert.equal(r.attributes.area, label(item, element), r.series_key);
+      const [, , item = '', element = ''] = r.seriesKey.split('|');
+      assert.equal(r.attributes?.area, label(item, element), r.seriesKey);
     }
     const rows = await observationsAsOf(h.db.pool, id);
     assert.equal(rows.find((r) => r.seriesKey === 'QCL|53|56|5312' && r.period === '2020')?.value, '111000');

@@ -32,10 +32,7 @@ async function currentLines(source: string): Promise<string[]> {
 }
 
 async function currentAttributes(source: string, seriesKey: string): Promise<Record<string, unknown> | null> {
-  const { rows } = await h.db.pool.query<{ attributes: Record<string, unknown> | null }>(
-    'SELECT attributes FROM observations WHERE dataset_version_id = $1 AND series_key = $2 AND valid_to IS NULL',
-    [await h.versionId(source), seriesKey],
-  );
+  const rows = await observationsAsOf(h.db.pool, await h.versionId(source), { seriesKey });
   return rows[0]?.attributes ?? null;
 }
 
@@ -359,11 +356,8 @@ describe('ilostat: real rplumber answers (cyanheads/ilostat-mcp-server recorded 
     // usa.csv line 16: …,"SEX_M","AGE_YTHADULT_YGE15","2023",3.8,,,,"R1:3513_T2:85"
     assert.ok(lines.includes('UNE_DEAP_SEX_AGE_RT|USA|SEX_M|AGE_YTHADULT_YGE15 2023 3.8'));
     const attributesOf = async (key: string, period: string) => {
-      const { rows } = await h.db.pool.query<{ attributes: Record<string, unknown> | null }>(
-        'SELECT attributes FROM observations WHERE dataset_version_id = $1 AND series_key = $2 AND period = $3 AND valid_to IS NULL',
-        [await h.versionId(SOURCE), key, period],
-      );
-      return rows[0]?.attributes;
+      const rows = await observationsAsOf(h.db.pool, await h.versionId(SOURCE), { seriesKey: key });
+      return rows.find((r) => r.period === period)?.attributes;
     };
     assert.deepEqual(await attributesOf(usaYouthWomen, '2025'), {
       source: 'BA:453',

@@ -154,7 +154,7 @@ describe('snapshot guards', () => {
     const version = await versionOf(h, SOURCE);
     // As stored before values had one spelling: the numeric keeps its trailing zeros, the hash differs.
     const { rowCount } = await h.db.pool.query(
-      `UPDATE observations SET value = (value::text || '.00')::numeric, row_hash = 'old-spelling'
+      `UPDATE observations SET value = (value::text || '.00')::numeric, row_hash = '\\x01'::bytea
         WHERE dataset_version_id = $1 AND valid_to IS NULL AND value IS NOT NULL AND value::text NOT LIKE '%.%'`,
       [version.id],
     );
@@ -164,7 +164,7 @@ describe('snapshot guards', () => {
     assert.equal(result.recordsUpdated, 0);
     assert.equal((await versionOf(h, SOURCE)).currentRevision, version.currentRevision);
     const stale = await h.db.pool.query(
-      `SELECT count(*)::int AS n FROM observations WHERE dataset_version_id = $1 AND row_hash = 'old-spelling'`,
+      `SELECT count(*)::int AS n FROM observations WHERE dataset_version_id = $1 AND row_hash = '\\x01'::bytea`,
       [version.id],
     );
     assert.equal(stale.rows[0].n, 0);

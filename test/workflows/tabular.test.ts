@@ -72,7 +72,13 @@ describe('on-event file imports (agriculture_local_surveys)', () => {
     assert.equal(rows.length, 12);
     assert.deepEqual(
       rows.find((r) => r.seriesKey === 'production_t|Bohicon|maize'),
-      { seriesKey: 'production_t|Bohicon|maize', period: '2023-2024', value: '1250.5', unit: 't' },
+      {
+        seriesKey: 'production_t|Bohicon|maize',
+        period: '2023-2024',
+        value: '1250.5',
+        unit: 't',
+        attributes: { department: 'Zou', survey: 'Enquête "campagne" 2024' },
+      },
     );
     assert.equal(rows.find((r) => r.seriesKey === 'area_ha|Abomey|cassava')?.value, null);
     const [log] = await logsOf(h, SURVEY);
@@ -188,7 +194,13 @@ describe('on-event file imports (agriculture_local_surveys)', () => {
     assert.equal(result.status, 'success');
     assert.equal(result.recordsAdded, 3);
     const rows = await observationsAsOf(h.db.pool, await h.versionId('land_values'));
-    assert.deepEqual(rows[2], { seriesKey: 'Ouidah|A', period: '2024', value: '30000.5', unit: 'XOF/m2' });
+    assert.deepEqual(rows[2], {
+      seriesKey: 'Ouidah|A',
+      period: '2024',
+      value: '30000.5',
+      unit: 'XOF/m2',
+      attributes: { land_use: 'mixed' },
+    });
   });
 });
 
@@ -262,7 +274,13 @@ describe('a scheduled feed (cadastre)', () => {
     assert.equal(first.revision, 1);
     assert.equal(first.recordsAdded, 5);
     const rows = await observationsAsOf(h.db.pool, await h.versionId('cadastre'));
-    assert.deepEqual(rows[1], { seriesKey: 'BJ-2', period: '2022-02-15', value: '450.5', unit: 'm2' });
+    assert.deepEqual(rows[1], {
+      seriesKey: 'BJ-2',
+      period: '2022-02-15',
+      value: '450.5',
+      unit: 'm2',
+      attributes: { commune: 'Cotonou', land_use: 'residential', title_type: 'TF' },
+    });
 
     const before = h.fixture.requests.length;
     const again = await runIngestion(h, 'cadastre', { trigger: 'schedule' });

@@ -1,0 +1,253 @@
+// The compact-store migration (issue #8) preserves every revision: a store written on the old layout
+// (series key, unit, attributes and a hex row hash on every observation) reads the same as of every
+// revision after the migration, keeps its row ids, and the next load on the new layout compares by the
+// migrated hashes (the same snapshot again is no change; one changed value is one new revision).
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { Client } from 'pg';
+import type { ObservationRow } from '../../activities/connectors/types';
+import { rowHash } from '../../activities/ingestion/row-hash';
+import { observationsAsOf } from '../../activities/store/as-of';
+import { mergeStagedRevision } from '../../activities/store/merge-revision';
+import { DEFAULT_MAX_REMOVED_RATIO } from '../../activities/store/snapshot-guard';
+import { SpoolWriter } from '../../activities/store/spool-writer';
+import { dropStaging, stageFromSpool, stagingRow, stagingTableFor } from '../../activities/store/staging';
+import { type Database, openDatabase } from '../../lib/db';
+import { loadCatalog } from '../../prisma/catalog';
+import { applyMigrations } from '../../prisma/migrator';
+import { startTestDatabase, type TestDatabase } from '../helpers/database';
+
+const MIGRATIONS = path.join(__dirname, '..', '..', 'prisma', 'migrations');
+const COMPACT = fs.readdirSync(MIGRATIONS).find((name) => name.endsWith('_compact_store')) ?? '';
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tedi-compact-migration-'));
+
+let database: TestDatabase;
+let db: Database;
+let faostat: number;
+let worldBank: number;
+
+/** An old-layout row: what the store held before the migration, one revision range. */
+interface OldRow extends ObservationRow {
+  validFrom: number;
+  validTo: number | null;
+  /** The stored hash when it is not the row's own (a hand-edited row). */
+  storedHash?: string;
+}
+
+const row = (
+  seriesKey: string,
+  period: string,
+  value: string | null,
+  unit: string | null,
+  attributes: Record<string, unknown> | null,
+  validFrom: number,
+  validTo: number | null = null,
+): OldRow => ({ seriesKey, period, value, unit, attributes, validFrom, validTo });
+
+// Three revisions of FAOSTAT: revision 2 changes S1/2001 and removes S3; revision 3 adds S4.
+const FAOSTAT_ROWS: OldRow[] = [
+  row('QCL|4|5510|15', '2000', '1', 't', { flag: 'A' }, 1),
+  row('QCL|4|5510|15', '2001', '2', 't', { flag: 'A' }, 1, 2),
+  row('QCL|4|5510|15', '2001', '3', 't', { flag: 'A' }, 2),
+  { ...row('QCL|4|5312|15', '2000', '5', null, null, 1), storedHash: 'legacy, not hex' },
+  row('QCL|4|5510|27', '2000', '7.25', 't', { area: 'Bénin', flag: 'E' }, 1, 2),
+  row('QCL|4|5510|44', '2000', null, null, { note: 'not reported' }, 3),
+];
+// Another version with a series key FAOSTAT also has: series belong to their version.
+const WORLD_BANK_ROWS: OldRow[] = [row('QCL|4|5510|15', '2000', '99', '%', null, 1)];
+
+/** The old layout's as-of query, verbatim from before the migration. */
+async function oldAsOf(client: Client, versionId: number, revision: number) {
+  const { rows } = await client.query(
+    `SELECT series_key AS "seriesKey", period, value::text AS value, unit, attributes
+       FROM observations
+      WHERE dataset_version_id = $1 AND valid_from <= $2 AND (valid_to IS NULL OR valid_to > $2)
+      ORDER BY series_key, period`,
+    [versionId, revision],
+  );
+  return rows;
+}
+
+before(async () => {
+  database = await startTestDatabase();
+  const client = new Client({ connectionString: database.url });
+  await client.connect();
+  try {
+    await client.query('DROP SCHEMA public CASCADE; CREATE SCHEMA public;');
+    await client.query('DROP SCHEMA IF EXISTS tedi_staging CASCADE');
+  } finally {
+    await client.end();
+  }
+  // The migrations up to, not including, the compact store: the old layout.
+  const before = path.join(tmp, 'migrations-before');
+  fs.mkdirSync(before);
+  for (const name of fs.readdirSync(MIGRATIONS)) {
+    if (name < COMPACT) fs.cpSync(path.join(MIGRATIONS, name), path.join(before, name), { recursive: true });
+  }
+  await applyMigrations(database.url, { migrationsDir: before });
+  db = openDatabase(database.url);
+  await loadCatalog(db.prisma, { worldBankBaseUrl: 'http://127.0.0.1:9', worldBankCountries: ['BJ'] });
+  const versionOf = async (name: string) =>
+    (await db.prisma.datasetVersion.findFirstOrThrow({ where: { dataSource: { name } } })).id;
+  faostat = await versionOf('faostat');
+  worldBank = await versionOf('world_bank_agriculture');
+});
+
+after(async () => {
+  await db?.close();
+  await database?.stop();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+async function writeOldLayout(client: Client, versionId: number, rows: OldRow[], revisions: number) {
+  for (const r of rows) {
+    await client.query(
+      `INSERT INTO observations (dataset_version_id, series_key, period, value, unit, attributes, row_hash, valid_from, valid_to)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      [
+        versionId,
+        r.seriesKey,
+        r.period,
+        r.value,
+        r.unit,
+        r.attributes,
+        r.storedHash ?? rowHash(r),
+        r.validFrom,
+        r.validTo,
+      ],
+    );
+  }
+  for (let revision = 1; revision <= revisions; revision++) {
+    await client.query(
+      `INSERT INTO dataset_revisions (dataset_version_id, revision, checksum, record_count, ingest_key)
+       VALUES ($1, $2, $3, 0, $4)`,
+      [versionId, revision, `old-${revision}`, `old/${versionId}/${revision}`],
+    );
+  }
+  await client.query('UPDATE dataset_versions SET current_revision = $2 WHERE id = $1', [versionId, revisions]);
+}
+
+/** Stages `rows` and merges them as one load on the new layout. */
+async function load(key: string, rows: ObservationRow[]) {
+  const spool = new SpoolWriter(path.join(tmp, `${key.replaceAll('/', '-')}.copy`));
+  for (const [i, r] of rows.entries()) await spool.write(stagingRow(i + 1, i + 1, r, rowHash(r)));
+  await spool.close();
+  const table = stagingTableFor(key);
+  const client = await db.pool.connect();
+  try {
+    await client.query('BEGIN');
+    await stageFromSpool(client, table, spool.file);
+    const result = await mergeStagedRevision(client, {
+      ingestKey: key,
+      stagingTable: table,
+      datasetVersionId: faostat,
+      sourceName: 'faostat',
+      checksum: key,
+      probeToken: null,
+      expectedRows: rows.length,
+      rejectedRows: 0,
+      policy: { allowEmpty: false, maxRemovedRatio: DEFAULT_MAX_REMOVED_RATIO, duplicateKeys: 'fail' },
+      acceptRemovals: false,
+    });
+    await dropStaging(client, table);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+test('a store written on the old layout reads the same as of every revision after the migration', async () => {
+  assert.match(COMPACT, /^\d{14}_compact_store$/, 'the compact-store migration exists');
+  const client = new Client({ connectionString: database.url });
+  await client.connect();
+  let oldIds: string[];
+  const expected = new Map<string, unknown[]>();
+  try {
+    await writeOldLayout(client, faostat, FAOSTAT_ROWS, 3);
+    await writeOldLayout(client, worldBank, WORLD_BANK_ROWS, 1);
+    for (const revision of [1, 2, 3]) expected.set(`faostat@${revision}`, await oldAsOf(client, faostat, revision));
+    expected.set('world_bank@1', await oldAsOf(client, worldBank, 1));
+    oldIds = (await client.query('SELECT id::text FROM observations ORDER BY id')).rows.map((r) => r.id);
+  } finally {
+    await client.end();
+  }
+  assert.equal(expected.get('faostat@2')?.length, 3, 'revision 2 of the old layout: S3 removed, S1/2001 changed');
+
+  const migrated = await applyMigrations(database.url);
+  assert.deepEqual(migrated.applied, [COMPACT]);
+
+  for (const revision of [1, 2, 3]) {
+    assert.deepEqual(
+      await observationsAsOf(db.pool, faostat, { revision }),
+      expected.get(`faostat@${revision}`),
+      `faostat as of revision ${revision}`,
+    );
+  }
+  assert.deepEqual(await observationsAsOf(db.pool, worldBank, { revision: 1 }), expected.get('world_bank@1'));
+  assert.deepEqual(await observationsAsOf(db.pool, faostat), expected.get('faostat@3'), 'the latest revision');
+
+  // Row ids are kept, the key once per (version, series), each label set once per version.
+  const ids = await db.pool.query('SELECT id::text FROM observations ORDER BY id');
+  assert.deepEqual(
+    ids.rows.map((r) => r.id),
+    oldIds,
+  );
+  const count = async (sql: string, params: unknown[]) => (await db.pool.query(sql, params)).rows[0].n;
+  assert.equal(await count('SELECT count(*)::int AS n FROM series WHERE dataset_version_id = $1', [faostat]), 4);
+  assert.equal(await count('SELECT count(*)::int AS n FROM series WHERE dataset_version_id = $1', [worldBank]), 1);
+  assert.equal(
+    await count('SELECT count(*)::int AS n FROM observation_labels WHERE dataset_version_id = $1', [faostat]),
+    3,
+    '{t, flag A}, {t, area + flag E}, {note}: the unlabelled row has none',
+  );
+  assert.equal(await count('SELECT count(*)::int AS n FROM observations WHERE labels_id IS NULL', []), 1);
+  const hashes = await db.pool.query<{ len: number }>(
+    'SELECT DISTINCT octet_length(row_hash) AS len FROM observations',
+  );
+  assert.deepEqual(
+    hashes.rows.map((r) => r.len),
+    [16],
+    'every hash is 16 bytes',
+  );
+});
+
+test('the next load compares by the migrated hashes: the same snapshot is no change, one changed value one revision', async () => {
+  const currentRows = FAOSTAT_ROWS.filter((r) => r.validTo === null).map(
+    ({ seriesKey, period, value, unit, attributes }) => ({ seriesKey, period, value, unit, attributes }),
+  );
+  const same = await load('after-migration/same', currentRows);
+  assert.equal(same.changed, false);
+  assert.equal(same.recordsUnchanged, currentRows.length, 'the legacy-hash row is unchanged by content');
+  const legacy = await db.pool.query<{ h: string }>(
+    `SELECT encode(o.row_hash, 'hex') AS h FROM observations o JOIN series s ON s.id = o.series_id
+      WHERE s.series_key = 'QCL|4|5312|15'`,
+  );
+  assert.equal(legacy.rows[0]?.h, rowHash(currentRows.find((r) => r.seriesKey === 'QCL|4|5312|15') as ObservationRow));
+
+  const changed = currentRows.map((r) =>
+    r.period === '2000' && r.seriesKey === 'QCL|4|5510|15' ? { ...r, value: '1.5' } : r,
+  );
+  const next = await load('after-migration/changed', changed);
+  assert.deepEqual([next.revision, next.recordsUpdated, next.recordsUnchanged], [4, 1, currentRows.length - 1]);
+  const asOf3 = await observationsAsOf(db.pool, faostat, { revision: 3 });
+  assert.equal(asOf3.find((r) => r.seriesKey === 'QCL|4|5510|15' && r.period === '2000')?.value, '1');
+  const latest = await observationsAsOf(db.pool, faostat);
+  assert.equal(latest.find((r) => r.seriesKey === 'QCL|4|5510|15' && r.period === '2000')?.value, '1.5');
+  // The changed row reuses its label set; no new series.
+  assert.equal(
+    (await db.pool.query('SELECT count(*)::int AS n FROM observation_labels WHERE dataset_version_id = $1', [faostat]))
+      .rows[0].n,
+    3,
+  );
+  const fresh = await db.pool.query<{ ok: boolean }>(
+    `SELECT min(id) > (SELECT max(id) FROM observations WHERE valid_from < 4) AS ok FROM observations WHERE valid_from = 4`,
+  );
+  assert.equal(fresh.rows[0]?.ok, true, 'the id sequence carried on past the migrated rows');
+});
