@@ -49,6 +49,10 @@ export function labelsDigest(alias: string): string {
   return `sha256(convert_to(jsonb_build_array(${alias}.unit, ${alias}.attributes)::text, 'UTF8'))`;
 }
 
+/** The current stored row `o` of the key in `alias` ($1 is the dataset version): observations_current_key. */
+const CURRENT_ROW_OF = (alias: string) =>
+  `o.dataset_version_id = $1 AND o.series_id = ${alias}.series_id AND o.period = ${alias}.period AND o.valid_to IS NULL`;
+
 /** Content equality of a current row `c` (labels `l`) and an incoming row `i`, whatever the spelling of the value. */
 const SAME_CONTENT = `(c.row_hash = i.row_hash OR (c.value IS NOT DISTINCT FROM i.value
                        AND l.unit IS NOT DISTINCT FROM i.unit AND l.attributes IS NOT DISTINCT FROM i.attributes))`;
@@ -126,12 +130,12 @@ export async function mergeStagedRevision(client: PoolClient, input: MergeInput)
   const keepAbsent = input.rejectedRows > 0;
   // The diff is computed between two analyzed temp tables, never as an anti-join against `observations`
   // itself: planned while that table looks empty (a first load, or after a vacuum truncated it), such a
-  // join becomes a nested loop over a seq scan of the table being written, ~600 rows/s. Closing and
-  // inserting then work from the diff by row id, with no join against the store. A FULL JOIN is always a
-  // hash or merge join, whatever the statistics say.
+  // join becomes a nested loop over a seq scan of the table being written, ~600 rows/s. A FULL JOIN is
+  // always a hash or merge join, whatever the statistics say. Closing then finds each row by its key
+  // through observations_current_key, after the store's statistics were made true (below).
   await client.query(
     `CREATE TEMP TABLE cur ON COMMIT DROP AS
-       SELECT id, series_id, period, value, labels_id, row_hash
+       SELECT series_id, period, value, labels_id, row_hash
          FROM observations WHERE dataset_version_id = $1 AND valid_to IS NULL`,
     [v],
   );
@@ -139,10 +143,11 @@ export async function mergeStagedRevision(client: PoolClient, input: MergeInput)
   // The labels digest is computed only for the rows that may be inserted (new or different by hash).
   await client.query(
     `CREATE TEMP TABLE diff ON COMMIT DROP AS
-       SELECT c.id AS cur_id, i.series_id, i.period, i.value, i.unit, i.attributes, i.row_hash,
-              CASE WHEN (c.id IS NULL OR c.row_hash <> i.row_hash) AND (i.unit IS NOT NULL OR i.attributes IS NOT NULL)
+       SELECT coalesce(i.series_id, c.series_id) AS series_id, coalesce(i.period, c.period) AS period,
+              i.value, i.unit, i.attributes, i.row_hash,
+              CASE WHEN (c.series_id IS NULL OR c.row_hash <> i.row_hash) AND (i.unit IS NOT NULL OR i.attributes IS NOT NULL)
                    THEN ${labelsDigest('i')} END AS labels_digest,
-              CASE WHEN c.id IS NULL THEN 'added'
+              CASE WHEN c.series_id IS NULL THEN 'added'
                    WHEN i.series_id IS NULL THEN 'absent'
                    WHEN c.row_hash = i.row_hash THEN 'unchanged'
                    WHEN ${SAME_CONTENT} THEN 'respelled'
@@ -175,10 +180,14 @@ export async function mergeStagedRevision(client: PoolClient, input: MergeInput)
   if (!verdict.ok) throw suspiciousSnapshot(input.sourceName, verdict.message);
   const acceptedOverride = verdict.accepted;
 
+  // Both updates below find rows by key in `observations`; its statistics must know how big it is.
+  await keepStoreStatisticsTrue(client, currentRows);
   if (n('respelled') > 0) {
     // Same value written another way: bring the stored hash up to date so later loads compare by hash.
     await client.query(
-      `UPDATE observations o SET row_hash = d.row_hash FROM diff d WHERE d.change = 'respelled' AND o.id = d.cur_id`,
+      `UPDATE observations o SET row_hash = d.row_hash FROM diff d
+        WHERE d.change = 'respelled' AND ${CURRENT_ROW_OF('d')}`,
+      [v],
     );
   }
 
@@ -192,14 +201,14 @@ export async function mergeStagedRevision(client: PoolClient, input: MergeInput)
   }
 
   const revision = current + 1;
-  await keepStoreStatisticsTrue(client, currentRows);
   // Close changed rows, and (unless rows were rejected) vanished ones; insert new and changed rows.
   const closing = keepAbsent ? `('updated')` : `('updated', 'absent')`;
   await client.query(
-    `UPDATE observations o SET valid_to = $1 FROM diff d WHERE d.change IN ${closing} AND o.id = d.cur_id`,
-    [revision],
+    `UPDATE observations o SET valid_to = $2 FROM diff d WHERE d.change IN ${closing} AND ${CURRENT_ROW_OF('d')}`,
+    [v, revision],
   );
-  // Each unit + attribute set once per dataset version; the new rows point at theirs.
+  // Each unit + attribute set once per dataset version; the new rows point at theirs. Inserted in key
+  // order, both indexes grow at their right edge instead of being written at random pages.
   const newLabels = await client.query(
     `INSERT INTO observation_labels (dataset_version_id, digest, unit, attributes)
      SELECT DISTINCT ON (d.labels_digest) $1, d.labels_digest, d.unit, d.attributes
@@ -214,7 +223,8 @@ export async function mergeStagedRevision(client: PoolClient, input: MergeInput)
      SELECT $1, d.series_id, l.id, d.period, d.value, d.row_hash, $2
        FROM diff d
        LEFT JOIN observation_labels l ON l.dataset_version_id = $1 AND l.digest = d.labels_digest
-      WHERE d.change IN ('added', 'updated')`,
+      WHERE d.change IN ('added', 'updated')
+      ORDER BY d.series_id, d.period`,
     [v, revision],
   );
   // A load that grew the store by a tenth or more refreshes its statistics for the next one and for readers.

@@ -1,7 +1,9 @@
 // Throughput of the shared load path on real PostgreSQL: COPY into staging, then the revision merge,
 // against a plain COPY into a bare table as the baseline (the notes' target: within 2x of plain COPY).
 //
-//   npx tsx test/bench/load.bench.ts [--rows 500000] [--changed 0.01]
+//   npx tsx test/bench/load.bench.ts [--rows 500000] [--changed 0.01] [--trace]
+//
+// --trace prints every merge statement that took 20 ms or more: where the merge's time goes.
 //
 // Runs on an embedded PostgreSQL in a temporary folder (or DATABASE_URL's server, in a new database).
 // It prints figures and asserts nothing.
@@ -31,6 +33,25 @@ function option(name: string, fallback: number): number {
 
 const ROWS = option('rows', 500_000);
 const CHANGED = option('changed', 0.01);
+const TRACE = process.argv.includes('--trace');
+
+/** Prints the statements of `client` that take 20 ms or more (the SQL's first line and the time). */
+function traced(client: import('pg').PoolClient): import('pg').PoolClient {
+  if (!TRACE) return client;
+  const query = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
+  const timed = async (...args: unknown[]) => {
+    const started = performance.now();
+    try {
+      return await query(...args);
+    } finally {
+      const ms = performance.now() - started;
+      const sql = typeof args[0] === 'string' ? args[0] : String((args[0] as { text?: string })?.text ?? '');
+      if (ms >= 20)
+        console.log(`    ${ms.toFixed(0).padStart(6)} ms  ${sql.trim().replace(/\s+/g, ' ').slice(0, 110)}`);
+    }
+  };
+  return Object.assign(Object.create(client), { query: timed });
+}
 let peakRss = 0;
 const sampler = setInterval(() => {
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
@@ -101,7 +122,7 @@ async function main() {
         const stageMs = performance.now() - t;
         t = performance.now();
         await client.query('BEGIN');
-        const result = await mergeStagedRevision(client, {
+        const result = await mergeStagedRevision(traced(client), {
           ingestKey: key,
           stagingTable,
           datasetVersionId: version.id,

@@ -1,6 +1,6 @@
 // The compact-store migration (issue #8) preserves every revision: a store written on the old layout
 // (series key, unit, attributes and a hex row hash on every observation) reads the same as of every
-// revision after the migration, keeps its row ids, and the next load on the new layout compares by the
+// revision after the migration, keeps every row's revision range, and the next load on the new layout compares by the
 // migrated hashes (the same snapshot again is no change; one changed value is one new revision).
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -58,6 +58,14 @@ const FAOSTAT_ROWS: OldRow[] = [
 ];
 // Another version with a series key FAOSTAT also has: series belong to their version.
 const WORLD_BANK_ROWS: OldRow[] = [row('QCL|4|5510|15', '2000', '99', '%', null, 1)];
+
+/** Every stored row as "version series period [from,to)", before and after the migration. */
+const RANGES_BEFORE = `SELECT dataset_version_id || ' ' || series_key || ' ' || period || ' [' || valid_from || ',' ||
+                              coalesce(valid_to::text, '') || ')' AS range
+                         FROM observations ORDER BY 1`;
+const RANGES_AFTER = `SELECT o.dataset_version_id || ' ' || s.series_key || ' ' || o.period || ' [' || o.valid_from || ',' ||
+                             coalesce(o.valid_to::text, '') || ')' AS range
+                        FROM observations o JOIN series s ON s.id = o.series_id ORDER BY 1`;
 
 /** The old layout's as-of query, verbatim from before the migration. */
 async function oldAsOf(client: Client, versionId: number, revision: number) {
@@ -167,14 +175,14 @@ test('a store written on the old layout reads the same as of every revision afte
   assert.match(COMPACT, /^\d{14}_compact_store$/, 'the compact-store migration exists');
   const client = new Client({ connectionString: database.url });
   await client.connect();
-  let oldIds: string[];
+  let oldRanges: string[];
   const expected = new Map<string, unknown[]>();
   try {
     await writeOldLayout(client, faostat, FAOSTAT_ROWS, 3);
     await writeOldLayout(client, worldBank, WORLD_BANK_ROWS, 1);
     for (const revision of [1, 2, 3]) expected.set(`faostat@${revision}`, await oldAsOf(client, faostat, revision));
     expected.set('world_bank@1', await oldAsOf(client, worldBank, 1));
-    oldIds = (await client.query('SELECT id::text FROM observations ORDER BY id')).rows.map((r) => r.id);
+    oldRanges = (await client.query(RANGES_BEFORE)).rows.map((r) => r.range);
   } finally {
     await client.end();
   }
@@ -193,12 +201,14 @@ test('a store written on the old layout reads the same as of every revision afte
   assert.deepEqual(await observationsAsOf(db.pool, worldBank, { revision: 1 }), expected.get('world_bank@1'));
   assert.deepEqual(await observationsAsOf(db.pool, faostat), expected.get('faostat@3'), 'the latest revision');
 
-  // Row ids are kept, the key once per (version, series), each label set once per version.
-  const ids = await db.pool.query('SELECT id::text FROM observations ORDER BY id');
+  // Every stored row is kept with its revision range, the key once per (version, series), each label set
+  // once per version.
+  const ranges = await db.pool.query(RANGES_AFTER);
   assert.deepEqual(
-    ids.rows.map((r) => r.id),
-    oldIds,
+    ranges.rows.map((r) => r.range),
+    oldRanges,
   );
+  assert.equal(oldRanges.length, FAOSTAT_ROWS.length + WORLD_BANK_ROWS.length);
   const count = async (sql: string, params: unknown[]) => (await db.pool.query(sql, params)).rows[0].n;
   assert.equal(await count('SELECT count(*)::int AS n FROM series WHERE dataset_version_id = $1', [faostat]), 4);
   assert.equal(await count('SELECT count(*)::int AS n FROM series WHERE dataset_version_id = $1', [worldBank]), 1);
@@ -246,8 +256,18 @@ test('the next load compares by the migrated hashes: the same snapshot is no cha
       .rows[0].n,
     3,
   );
-  const fresh = await db.pool.query<{ ok: boolean }>(
-    `SELECT min(id) > (SELECT max(id) FROM observations WHERE valid_from < 4) AS ok FROM observations WHERE valid_from = 4`,
+  const closed = await db.pool.query(
+    `${RANGES_AFTER.replace('ORDER BY', "WHERE s.series_key = 'QCL|4|5510|15' ORDER BY")}`,
   );
-  assert.equal(fresh.rows[0]?.ok, true, 'the id sequence carried on past the migrated rows');
+  assert.deepEqual(
+    closed.rows.map((r) => r.range),
+    [
+      `${faostat} QCL|4|5510|15 2000 [1,4)`,
+      `${faostat} QCL|4|5510|15 2000 [4,)`,
+      `${faostat} QCL|4|5510|15 2001 [1,2)`,
+      `${faostat} QCL|4|5510|15 2001 [2,)`,
+      `${worldBank} QCL|4|5510|15 2000 [1,)`,
+    ].sort(),
+    'the migrated row was closed at revision 4 and its successor inserted',
+  );
 });
