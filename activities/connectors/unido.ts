@@ -481,6 +481,8 @@ async function* fetchLegacy(ctx: Ctx): AsyncGenerator<unknown> {
           method: 'POST',
           headers: { Username: username, Password: password },
           body: new URLSearchParams({ db, cc, variable, start: String(startYear), end }),
+          // A data query, not a change: safe to send again.
+          idempotent: true,
         });
         const parsed = LegacyEnvelopeSchema.safeParse(body);
         if (!parsed.success) throw invalidPayload(`${where}: ${formatIssues(parsed.error)}`);

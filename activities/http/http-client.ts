@@ -1,10 +1,16 @@
 // HTTP for connectors: one client per ingestion, built from DataSourceConfig (base URL, rate limit,
-// timeout). It turns HTTP outcomes into Temporal failures that say what happened and whether a retry
-// can help, so every connector gets the same retry behaviour without writing any of it.
+// timeout, max retries). Every try takes a slot of the host's shared rate budget (rate-budget.ts); an
+// idempotent request that meets a transient failure is tried again inside the activity attempt
+// (retry-policy.ts), so page 40 of 40 failing once costs one request, not 40. What still fails becomes a
+// Temporal failure that says what happened, after how many tries, and whether a retry can help, so
+// every connector gets the same behaviour without writing any of it.
 import { ApplicationFailure } from '@temporalio/common';
-import { FailureType } from '../../lib/failures';
+import { configurationError, FailureType } from '../../lib/failures';
 import { CREDENTIAL_NAME, redactUrl, SecretMasker } from '../../lib/redact';
 import { firstInvalidUtf8 } from '../connectors/shared/encoding';
+import { budgetHost, LocalRateBudget, type RateBudget } from './rate-budget';
+import { decideRetry, RETRY_TIMING, type RetryTiming, type TryOutcome } from './retry-policy';
+import { type WaitDetails, wait } from './wait';
 
 /** JSON and text bodies are UTF-8 (RFC 8259); a BOM is dropped, invalid bytes throw. */
 const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
@@ -33,6 +39,23 @@ export interface HttpClientOptions {
   maxBodyBytes?: number;
   /** Names used in error messages instead of the full URL, which may carry a key. */
   sourceName: string;
+  /**
+   * Extra tries of an idempotent request inside the attempt (data_source_configs.max_retries; policy in
+   * retry-policy.ts). Default 0: a client built without it (connector unit tests) tries once, as before.
+   */
+  maxRetries?: number;
+  /** Backoff and Retry-After numbers; production uses RETRY_TIMING, tests shrink them. */
+  retryTiming?: Partial<RetryTiming>;
+  /** Called while a request waits (retry backoff, rate-budget slot) of 1 s or more: the activity heartbeats. */
+  onWait?: (details: WaitDetails) => void;
+  /**
+   * The host budget every try waits for. Production passes the PostgreSQL one shared by all workers
+   * (activities/ingestion/source-context.ts); without it, an in-process budget at rateLimitPerSecond, fit
+   * only for unit tests.
+   */
+  rateBudget?: RateBudget;
+  /** When the activity attempt must be done (epoch ms): a retry wait that would end later is not started. */
+  deadlineAt?: number;
 }
 
 export interface RequestOptions {
@@ -41,7 +64,24 @@ export interface RequestOptions {
   body?: string | URLSearchParams;
   /** Treat these statuses as success and let the caller read the body (e.g. an API's own error envelope). */
   acceptStatuses?: number[];
+  /** A POST that only reads (a query sent as a form): it may be retried like a GET. */
+  idempotent?: boolean;
 }
+
+/** How much of a failed response's body is read (for the message, and so the socket can be reused). */
+const ERROR_BODY_DRAIN_BYTES = 64 * 1024;
+const ERROR_SNIPPET_CHARS = 300;
+
+/** One try that did not give the caller a response: what the retry policy and the final failure need. */
+type FailedTry =
+  | {
+      kind: 'status';
+      outcome: Extract<TryOutcome, { kind: 'status' }>;
+      status: number;
+      snippet: string;
+      rawRetryAfter: string | null;
+    }
+  | { kind: 'network'; outcome: Extract<TryOutcome, { kind: 'network' }>; error: Error };
 
 /** Default DataSourceConfig.maxBodyBytes: 2 GiB, beyond any one file or page a source of ours publishes. */
 export const DEFAULT_MAX_BODY_BYTES = 2 * 1024 ** 3;
@@ -96,15 +136,38 @@ class IdleTimeout extends Error {
 /** A value guessed to be a credential from its header or parameter name is masked from this length on. */
 const LEARNED_SECRET_MIN_LENGTH = 6;
 
+/** The deepest cause of an error: undici's "fetch failed" says nothing, its cause says "other side closed". */
+function describeError(err: unknown): string {
+  const e = err as Error & { code?: unknown };
+  if (e?.name === 'TimeoutError') return e.message;
+  let root: (Error & { code?: unknown }) | undefined = e;
+  const seen = new Set<unknown>();
+  while (root?.cause instanceof Error && !seen.has(root.cause)) {
+    seen.add(root.cause);
+    root = root.cause as Error & { code?: unknown };
+  }
+  const message = e?.message || String(err);
+  if (!root || root === e) return message;
+  const code = typeof root.code === 'string' && !root.message.includes(root.code) ? `${root.code}: ` : '';
+  return `${message} (${code}${root.message})`;
+}
+
+function seconds(ms: number): string {
+  return ms < 10_000 ? (ms / 1000).toFixed(1) : String(Math.round(ms / 1000));
+}
+
 export class HttpClient {
-  private nextSlotAt = 0;
   private readonly deadlines = new WeakMap<Response, IdleDeadline>();
+  private readonly budget: RateBudget;
+  private readonly timing: RetryTiming;
 
   /** Every credential value this client was given or has sent: masked in every error it lets out. */
   private readonly secrets = new Set<string>();
   private masker = new SecretMasker([]);
 
   constructor(private readonly options: HttpClientOptions) {
+    this.budget = options.rateBudget ?? new LocalRateBudget(options.rateLimitPerSecond);
+    this.timing = { ...RETRY_TIMING, ...options.retryTiming };
     this.learn(options.secrets ?? [], true);
     this.learnHeaders(options.headers);
   }
@@ -161,7 +224,10 @@ export class HttpClient {
     this.learn(fields.filter(([k]) => CREDENTIAL_NAME.test(k)).map(([, v]) => v));
   }
 
-  /** Sends a request; resolves with a 2xx (or accepted) response, otherwise throws a typed ApplicationFailure. */
+  /**
+   * Sends a request; resolves with a 2xx (or accepted) response. Transient failures of an idempotent
+   * request are tried again (retry-policy.ts); what remains throws a typed ApplicationFailure.
+   */
   async request(url: string, opts: RequestOptions = {}): Promise<Response> {
     this.learnRequest(url, opts);
     try {
@@ -171,62 +237,129 @@ export class HttpClient {
     }
   }
 
-  /** Waits for this source's next rate-limit slot (calls_per_second of the seed's connectors). */
-  private async throttle(): Promise<void> {
-    const spacing = 1000 / this.options.rateLimitPerSecond;
-    const now = Date.now();
-    const at = Math.max(now, this.nextSlotAt);
-    this.nextSlotAt = at + spacing;
-    if (at > now) await new Promise((r) => setTimeout(r, at - now));
-  }
-
   /** A network failure or timeout, typed so Temporal retries it with backoff. */
-  private unavailable(where: string, err: unknown): ApplicationFailure {
-    const e = err as Error;
-    const reason =
-      e?.name === 'TimeoutError' ? e.message || `timed out after ${this.options.timeoutMs} ms` : e?.message;
-    return ApplicationFailure.create({ message: `${where}: ${reason}`, type: FailureType.SourceUnavailable, cause: e });
+  private unavailable(where: string, err: unknown, tally = ''): ApplicationFailure {
+    return ApplicationFailure.create({
+      message: `${where}: ${describeError(err)}${tally}`,
+      type: FailureType.SourceUnavailable,
+      cause: err as Error,
+    });
   }
 
   private async send(url: string, opts: RequestOptions): Promise<Response> {
-    await this.throttle();
-    const where = `${this.options.sourceName} ${opts.method ?? 'GET'} ${redactUrl(url)}`;
+    const method = opts.method ?? 'GET';
+    const where = `${this.options.sourceName} ${method} ${redactUrl(url)}`;
+    let host: string;
+    try {
+      host = budgetHost(url);
+    } catch {
+      throw configurationError(`${where}: not a valid URL. Check data_source_configs.base_url and the params.`);
+    }
+    const { signal, onWait } = this.options;
+    const started = Date.now();
+    for (let tries = 1; ; tries++) {
+      const slot = await this.budget.reserve(host);
+      await wait(slot, { signal, onWait, details: { waiting: 'rate-budget', target: host, delayMs: slot } });
+      const failed = await this.tryOnce(url, opts, method);
+      if (failed instanceof Response) return failed;
+      const decision = decideRetry({
+        outcome: failed.outcome,
+        tries,
+        maxRetries: this.options.maxRetries ?? 0,
+        idempotent: method === 'GET' || opts.idempotent === true,
+        timeLeftMs: this.options.deadlineAt === undefined ? undefined : this.options.deadlineAt - Date.now(),
+        timing: this.timing,
+      });
+      // A try the activity's own cancellation cut short is not the source's failure: never retried.
+      if (!decision.retry || signal?.aborted) throw this.failure(failed, where, tries, Date.now() - started);
+      const details: WaitDetails = {
+        waiting: 'retry',
+        target: `${this.options.sourceName} ${method}`,
+        delayMs: decision.delayMs,
+        nextTry: tries + 1,
+        lastCause: failed.kind === 'status' ? `HTTP ${failed.status}` : this.redact(describeError(failed.error)),
+      };
+      await wait(decision.delayMs, { signal, onWait, details });
+    }
+  }
+
+  /** One try: the response when the caller gets it, otherwise what went wrong (its body drained). */
+  private async tryOnce(url: string, opts: RequestOptions, method: string): Promise<Response | FailedTry> {
     const deadline = new IdleDeadline(this.options.timeoutMs);
     const signals = [deadline.controller.signal];
     if (this.options.signal) signals.push(this.options.signal);
     let res: Response;
     try {
       res = await fetch(url, {
-        method: opts.method ?? 'GET',
+        method,
         headers: { 'user-agent': 'tedi-ingest/0.1', ...this.options.headers, ...opts.headers },
         body: opts.body,
         signal: AbortSignal.any(signals),
       });
     } catch (err) {
       deadline.clear();
-      throw this.unavailable(
-        where,
-        (err as Error)?.name === 'AbortError' ? (deadline.controller.signal.reason ?? err) : err,
-      );
+      const error = (err as Error)?.name === 'AbortError' ? (deadline.controller.signal.reason ?? err) : err;
+      return { kind: 'network', outcome: { kind: 'network' }, error: error as Error };
     }
     deadline.touch();
-    this.deadlines.set(res, deadline);
-    if (res.ok || opts.acceptStatuses?.includes(res.status)) return res;
-    const snippet = (await res.text().catch(() => '')).slice(0, 300).replace(/\s+/g, ' ');
+    if (res.ok || opts.acceptStatuses?.includes(res.status)) {
+      this.deadlines.set(res, deadline);
+      return res;
+    }
+    const snippet = (await this.drain(res)).replace(/\s+/g, ' ');
     deadline.clear();
-    const detail = `${where} answered HTTP ${res.status}${snippet ? `: ${snippet}` : ''}`;
-    if (res.status === 429 || (res.status === 403 && res.headers.has('retry-after'))) {
-      const delay = parseRetryAfter(res.headers.get('retry-after'));
-      throw ApplicationFailure.create({
+    const rawRetryAfter = res.headers.get('retry-after');
+    const outcome: FailedTry['outcome'] = {
+      kind: 'status',
+      status: res.status,
+      hasRetryAfter: rawRetryAfter !== null,
+      retryAfterMs: parseRetryAfter(rawRetryAfter),
+    };
+    return { kind: 'status', outcome, status: res.status, snippet, rawRetryAfter };
+  }
+
+  /**
+   * The start of a failed response's body, for the message. A small body is read to its end, so the
+   * connection goes back to the pool for the next try; a large one is cancelled (the socket closes) rather
+   * than downloaded for nothing.
+   */
+  private async drain(res: Response): Promise<string> {
+    if (!res.body) return '';
+    const reader = res.body.getReader();
+    const chunks: Uint8Array[] = [];
+    let bytes = 0;
+    try {
+      while (bytes <= ERROR_BODY_DRAIN_BYTES) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        if (bytes < ERROR_SNIPPET_CHARS * 4) chunks.push(value);
+        bytes += value.byteLength;
+      }
+      if (bytes > ERROR_BODY_DRAIN_BYTES) await reader.cancel().catch(() => undefined);
+    } catch {
+      // A body that breaks off is still a failed response; the status says enough.
+    } finally {
+      reader.releaseLock();
+    }
+    return new TextDecoder().decode(Buffer.concat(chunks)).slice(0, ERROR_SNIPPET_CHARS);
+  }
+
+  /** The typed failure of the last try, with how many tries were made and over how long. */
+  private failure(failed: FailedTry, where: string, tries: number, elapsedMs: number): ApplicationFailure {
+    const tally = tries > 1 ? ` after ${tries} tries over ${seconds(elapsedMs)} s` : '';
+    if (failed.kind === 'network') return this.unavailable(where, failed.error, tally);
+    const { status, snippet } = failed;
+    const detail = `${where} answered HTTP ${status}${tally}${snippet ? `: ${snippet}` : ''}`;
+    if (status === 429 || (status === 403 && failed.rawRetryAfter !== null)) {
+      const delay = failed.outcome.retryAfterMs;
+      return ApplicationFailure.create({
         message: `${detail} (rate limited; retrying after ${delay === undefined ? 'backoff' : `${delay} ms`})`,
         type: FailureType.RateLimited,
         nextRetryDelay: delay,
       });
     }
-    if (res.status >= 500 || res.status === 408) {
-      throw ApplicationFailure.retryable(detail, FailureType.SourceUnavailable);
-    }
-    throw ApplicationFailure.nonRetryable(detail, FailureType.SourceRejected);
+    if (status >= 500 || status === 408) return ApplicationFailure.retryable(detail, FailureType.SourceUnavailable);
+    return ApplicationFailure.nonRetryable(detail, FailureType.SourceRejected);
   }
 
   /** GET + JSON parse; a body that is not JSON is an InvalidPayload. */

@@ -33,6 +33,8 @@ function interpreter(ctx: SourceContext<OverpassParams>, query: string): Promise
   return ctx.http.request(`${ctx.baseUrl}/interpreter`, {
     method: 'POST',
     body: new URLSearchParams({ data: query }),
+    // A read-only query sent as a form (Overpass QL is too long for a GET): safe to send again.
+    idempotent: true,
   });
 }
 
@@ -122,6 +124,7 @@ async function probe(ctx: SourceContext<OverpassParams>): Promise<ProbeResult> {
   const body = await ctx.http.getJson(`${ctx.baseUrl}/interpreter`, {
     method: 'POST',
     body: new URLSearchParams({ data: PROBE_QUERY }),
+    idempotent: true,
   });
   const envelope: Envelope = isObject(body) ? body : {};
   failOnRemark(envelope, label, 0);
