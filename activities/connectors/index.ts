@@ -5,6 +5,7 @@ import { faostatConnector } from './faostat';
 import { ilostatConnector } from './ilostat';
 import { modisNdviConnector } from './modis-ndvi';
 import { overpassConnector } from './overpass/connector';
+import { sdmxConnector } from './sdmx';
 import { tabularConnector } from './tabular';
 import type { Connector } from './types';
 import { unidoConnector } from './unido';
@@ -22,6 +23,7 @@ const CONNECTORS: Record<string, Connector<any, any>> = {
   [modisNdviConnector.name]: modisNdviConnector,
   [overpassConnector.name]: overpassConnector,
   [ilostatConnector.name]: ilostatConnector,
+  [sdmxConnector.name]: sdmxConnector,
 };
 
 export function connectorNames(): string[] {
