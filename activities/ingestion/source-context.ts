@@ -1,6 +1,8 @@
 // Builds what a connector works with for one dataset version: its catalog row, validated params,
-// decrypted credentials and an HTTP client bound to the source's rate limit and timeout.
-import { cancellationSignal, heartbeat, log } from '@temporalio/activity';
+// decrypted credentials and an HTTP client bound to the source's rate limit, timeout and retries, spending
+// the host's rate budget that every worker process shares.
+import { activityInfo, cancellationSignal, heartbeat, log } from '@temporalio/activity';
+import { z } from 'zod';
 import { configurationError } from '../../lib/failures';
 import { decryptStoredKey } from '../../lib/secrets';
 import { getConnector } from '../connectors';
@@ -8,6 +10,7 @@ import { maskingConnector } from '../connectors/shared/secrets';
 import type { Connector, EventInput, SourceContext } from '../connectors/types';
 import type { ActivityDeps } from '../deps';
 import { HttpClient } from '../http/http-client';
+import { PostgresRateBudget } from '../http/pg-rate-budget';
 import type { SnapshotPolicy } from '../store/snapshot-guard';
 
 export interface PreparedSource {
@@ -16,6 +19,23 @@ export interface PreparedSource {
   /** The snapshot guards' settings for this source: catalog config plus the connector's own rules. */
   policy: SnapshotPolicy;
   bytesFetched(): number;
+}
+
+/** Extra tries per request beyond this would keep one request retrying for most of an hour (30 s steps). */
+const MAX_RETRIES_LIMIT = 20;
+const MaxRetries = z.number().int().min(0).max(MAX_RETRIES_LIMIT);
+
+/**
+ * When this activity attempt times out (epoch ms), so the HTTP client does not start a retry wait it
+ * cannot finish: that failure is better handed to Temporal, typed, than turned into a timeout.
+ */
+function attemptDeadline(): number | undefined {
+  const info = activityInfo();
+  const ends = [
+    info.startToCloseTimeoutMs > 0 ? Date.now() + info.startToCloseTimeoutMs : undefined,
+    info.scheduleToCloseTimeoutMs > 0 ? info.scheduledTimestampMs + info.scheduleToCloseTimeoutMs : undefined,
+  ].filter((t): t is number => t !== undefined);
+  return ends.length > 0 ? Math.min(...ends) : undefined;
 }
 
 /** What the catalog says about a version's source, with its params validated: no secret, no HTTP client. */
@@ -66,15 +86,31 @@ export async function prepareSource(
   const apiKey = config.apiKeyEncrypted
     ? decryptStoredKey(config.apiKeyEncrypted, deps.secretKey, source.name)
     : undefined;
+  const maxRetries = MaxRetries.safeParse(config.maxRetries);
+  if (!maxRetries.success) {
+    throw configurationError(
+      `Source "${source.name}" has max_retries ${config.maxRetries}: use a whole number from 0 to ` +
+        `${MAX_RETRIES_LIMIT}. Fix data_source_configs.max_retries.`,
+    );
+  }
   let bytes = 0;
   const http = new HttpClient({
     sourceName: source.name,
     // Masked, in every encoding, in every failure the client or the connector builds (maskingConnector below).
     secrets: [apiKey],
     rateLimitPerSecond: config.rateLimitPerSecond,
+    // Shared by every source on the same host and every worker process (activities/http/pg-rate-budget.ts).
+    rateBudget: new PostgresRateBudget(deps.db.pool, {
+      sourceName: source.name,
+      requestsPerSecond: config.rateLimitPerSecond,
+    }),
     timeoutMs: config.timeoutMs,
+    maxRetries: maxRetries.data,
+    deadlineAt: attemptDeadline(),
     maxBodyBytes: Number(config.maxBodyBytes),
     signal: cancellationSignal(),
+    // A retry or a rate-budget wait may outlast the heartbeat timeout; heartbeating through it says "alive".
+    onWait: (details) => heartbeat({ ...details, bytes }),
     onBytes: (n) => {
       bytes += n;
     },

@@ -52,10 +52,13 @@ export async function startHarness(opts: { timeSkipping?: boolean; workers?: boo
     return (override ?? worldBank.handler)(req);
   });
   await loadCatalog(db.prisma, { worldBankBaseUrl: `${fixture.url}/v2`, worldBankCountries: ['BJ'] });
+  // maxRetries 0: no request is tried again inside an activity attempt, so these tests see Temporal's own
+  // retry policy (attempt counts, backoff gaps) as they pin it; test/unit/http-resilience.test.ts covers
+  // the in-attempt retries.
   for (const source of await db.prisma.dataSource.findMany({ where: { connector: { not: 'world-bank' } } })) {
     await db.prisma.dataSourceConfig.update({
       where: { dataSourceId: source.id },
-      data: { baseUrl: `${fixture.url}/${source.name}`, rateLimitPerSecond: 1000, timeoutMs: 5000 },
+      data: { baseUrl: `${fixture.url}/${source.name}`, rateLimitPerSecond: 1000, timeoutMs: 5000, maxRetries: 0 },
     });
   }
   for (const [source, indicator] of Object.entries(WB_SOURCES)) {
@@ -66,7 +69,7 @@ export async function startHarness(opts: { timeSkipping?: boolean; workers?: boo
     // Tests drive time themselves; no client-side throttling between fixture calls.
     await db.prisma.dataSourceConfig.updateMany({
       where: { dataSource: { name: source } },
-      data: { rateLimitPerSecond: 1000, timeoutMs: 5000 },
+      data: { rateLimitPerSecond: 1000, timeoutMs: 5000, maxRetries: 0 },
     });
   }
   const env = opts.timeSkipping ? await startTimeSkippingTemporal() : await startDevTemporal();
