@@ -8,6 +8,7 @@ import { ComtradeParamsSchema } from '../activities/connectors/comtrade';
 import { FaostatParamsSchema } from '../activities/connectors/faostat';
 import { ModisNdviParamsSchema } from '../activities/connectors/modis-ndvi';
 import { DEFAULT_OVERPASS_PARAMS } from '../activities/connectors/overpass/params';
+import { SdmxParamsSchema } from '../activities/connectors/sdmx/params';
 import { FEED_SETUP_NOTE, tabularCatalogParams } from '../activities/connectors/tabular/catalog-params';
 import { UNIDO_IMPORT_HELP, UnidoParamsSchema } from '../activities/connectors/unido';
 import type { AppConfig } from '../lib/config';
@@ -190,6 +191,27 @@ export function catalog(s: CatalogSettings): CatalogEntry[] {
       params: { indicators: ['UNE_DEAP_SEX_AGE_RT_A', 'EMP_TEMP_SEX_ECO_NB_A'], refAreas: ['BEN'] },
       baseUrl: 'https://rplumber.ilo.org',
     },
+    {
+      name: 'ilo_sdmx',
+      title: 'ILOSTAT unemployment rate by sex and age (SDMX)',
+      url: 'https://ilostat.ilo.org/data/sdmx-query-builder/',
+      organization: 'International Labour Organization',
+      vertical: 'employment',
+      connector: 'sdmx',
+      frequency: 'semi_annual',
+      rationale: 'annual data, checked semi-annually (the dataflow LAST_UPDATE makes a check one small GET)',
+      implemented: true,
+      // Benin, every sex, age band and year: REF_AREA.FREQ.MEASURE.SEX.AGE with all but REF_AREA open.
+      // SDMX-CSV: ILO's SDMX-JSON leaves the unit attributes unreferenced; the CSV carries them on every row.
+      params: SdmxParamsSchema.parse({
+        agency: 'ILO',
+        dataflow: 'DF_UNE_DEAP_SEX_AGE_RT',
+        version: '1.0',
+        key: 'BEN....',
+        format: 'csv',
+      }),
+      baseUrl: 'https://sdmx.ilo.org/rest',
+    },
     wb('world_bank_employment', 'employment', 'World Bank employment indicators', [
       'SL.UEM.TOTL.ZS',
       'SL.AGR.EMPL.ZS',
@@ -260,6 +282,22 @@ export function catalog(s: CatalogSettings): CatalogEntry[] {
       frequency: 'quarterly',
       rationale: 'quarterly releases',
     }),
+    {
+      name: 'ecb_sdmx',
+      title: 'ECB euro foreign exchange reference rate, US dollar, monthly average (SDMX)',
+      url: 'https://data.ecb.europa.eu/data/datasets/EXR',
+      organization: 'European Central Bank',
+      vertical: 'business',
+      connector: 'sdmx',
+      frequency: 'monthly',
+      rationale: 'monthly averages, published early in the following month',
+      implemented: true,
+      // EXR M.USD.EUR.SP00.A: monthly, US dollar per euro, spot, average. The ECB's csvdata (KEY column).
+      // Its structures carry no LAST_UPDATE: every check fetches this one small series, and the content
+      // checksum decides whether anything changed.
+      params: SdmxParamsSchema.parse({ agency: 'ECB', dataflow: 'EXR', key: 'M.USD.EUR.SP00.A', flavour: 'ecb' }),
+      baseUrl: 'https://data-api.ecb.europa.eu/service',
+    },
     {
       name: 'un_comtrade',
       title: 'UN Comtrade trade data',

@@ -72,7 +72,7 @@ const RecordSchema = z.object({
   period: z
     .string()
     .trim()
-    .min(1, 'TIME_PERIOD is empty')
+    .min(1, 'empty')
     .regex(/^\d{4}[0-9A-Za-z:.+/-]*$/, 'expected an SDMX time period such as 2023, 2023-Q1, 2023-01 or 2023-01-04'),
   value: ObsValue,
   attributes: z.record(z.string(), z.string()),
