@@ -1,3 +1,5 @@
+// The host rate budget and the in-attempt retries, through real worker processes.
+//
 // The host rate budget holds across worker processes. Two real worker processes (workers/main.ts, each
 // with its own PostgreSQL pool), one polling `agriculture` and one `employment`, ingest the two World
 // Bank sources at once from one loopback host declared at 5 requests/s in host_rate_limits, while each
@@ -16,7 +18,13 @@ import { type DevServer, startDevServer } from '../../lib/infra/temporal-server'
 import { installRuntime } from '../../lib/logging';
 import { loadCatalog } from '../../prisma/catalog';
 import { ingestDatasetVersion } from '../../workflows/ingest-dataset-version';
-import { type FixtureServer, startFixtureServer } from '../fixtures/fixture-server';
+import {
+  type FixtureRequest,
+  type FixtureResponse,
+  type FixtureServer,
+  startFixtureServer,
+  textResponse,
+} from '../fixtures/fixture-server';
 import { createWorldBankFixture } from '../fixtures/world-bank';
 import { catalogWorldBankData } from '../fixtures/world-bank-catalog';
 import { startTestDatabase } from '../helpers/database';
@@ -37,6 +45,8 @@ const workers: ChildProcess[] = [];
 const arrivals: Array<{ at: number; indicator: string }> = [];
 /** Which queue (so which worker process) asks for an indicator. */
 const queueOf = new Map<string, Queue>();
+/** Answers a request instead of the fixture when it returns something. */
+let intercept: (req: FixtureRequest) => FixtureResponse | undefined = () => undefined;
 
 function startWorkerProcess(queue: Queue): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'workers', 'main.ts')], {
@@ -62,7 +72,7 @@ before(async () => {
   const worldBank = createWorldBankFixture(catalogWorldBankData());
   fixture = await startFixtureServer((req) => {
     arrivals.push({ at: Date.now(), indicator: req.path.split('/indicator/')[1] ?? req.path });
-    return worldBank.handler(req);
+    return intercept(req) ?? worldBank.handler(req);
   });
   await loadCatalog(db.prisma, { worldBankBaseUrl: `${fixture.url}/v2`, worldBankCountries: ['BJ'] });
   for (const [queue, name] of Object.entries(SOURCES) as Array<[Queue, string]>) {
@@ -90,15 +100,22 @@ after(async () => {
   await database?.stop();
 });
 
-async function ingest(queue: Queue): Promise<string> {
+/** Runs one forced ingestion, one activity attempt per stage; its status and the attempts it made. */
+async function ingestRun(queue: Queue): Promise<{ status: string; attempts: number[] }> {
   const version = await db.prisma.datasetVersion.findFirstOrThrow({ where: { dataSource: { name: SOURCES[queue] } } });
-  const result = await new Client({ connection }).workflow.execute(ingestDatasetVersion, {
+  const handle = await new Client({ connection }).workflow.start(ingestDatasetVersion, {
     taskQueue: queue,
     workflowId: `budget-${queue}-${randomUUID()}`,
     args: [{ datasetVersionId: version.id, trigger: 'manual', force: true, retry: { maximumAttempts: 1 } }],
   });
-  return result.status;
+  const { status } = await handle.result();
+  const attempts = ((await handle.fetchHistory()).events ?? []).flatMap((e) =>
+    e.activityTaskStartedEventAttributes ? [e.activityTaskStartedEventAttributes.attempt ?? 1] : [],
+  );
+  return { status, attempts };
 }
+
+const ingest = async (queue: Queue) => (await ingestRun(queue)).status;
 
 /** The most requests that arrived within any 1 s window (a window opening at each arrival). */
 function busiestSecond(times: number[]): number {
@@ -159,4 +176,32 @@ test('two worker processes on one host share its budget: never more than 5+1 req
     `host budget ${HOST_BUDGET}/s: 30 requests from two processes over ${span} ms (busiest second ${busiest}); ` +
       `alone, no host row: 15 over ${Math.max(...alone) - Math.min(...alone)} ms; both ingestions ${tookMs} ms`,
   );
+});
+
+test('max_retries reaches the client: a 503 on the last page costs one more request of it, in the same attempt', {
+  timeout: 60_000,
+}, async () => {
+  await db.pool.query('DELETE FROM host_rate_limits');
+  const version = await db.prisma.datasetVersion.findFirstOrThrow({
+    where: { dataSource: { name: SOURCES.employment } },
+  });
+  await db.prisma.dataSourceConfig.update({ where: { dataSourceId: version.dataSourceId }, data: { maxRetries: 5 } });
+  const last = [...queueOf].find(([, q]) => q === 'employment')![0];
+  let failed = false;
+  intercept = (req) => {
+    if (failed || !req.path.endsWith(last) || req.query.get('page') !== '4') return undefined;
+    failed = true;
+    return textResponse('upstream hiccup', 503);
+  };
+  arrivals.length = 0;
+  try {
+    const { status, attempts } = await ingestRun('employment');
+    assert.equal(status, 'no_change', 'the same content as the first run');
+    assert.ok(failed, 'the 503 was served');
+    assert.deepEqual(new Set(attempts), new Set([1]), 'no activity was retried by Temporal');
+    assert.equal(arrivals.length, 16, '15 requests and one more of the page that failed');
+    assert.equal(arrivals.filter((a) => a.indicator === last).length, 6, 'probe + 4 pages + the retried page');
+  } finally {
+    intercept = () => undefined;
+  }
 });
