@@ -17,27 +17,14 @@ import { isoLastUpdate } from '../../activities/connectors/sdmx/structure';
 import { dataUrl, structureUrl } from '../../activities/connectors/sdmx/urls';
 import { type ObservationRow, RowRejected } from '../../activities/connectors/types';
 import { FailureType } from '../../lib/failures';
-import {
-  type FixtureHandler,
-  type FixtureResponse,
-  type FixtureServer,
-  startFixtureServer,
-  textResponse,
-} from '../fixtures/fixture-server';
-import { recorded, recordedText } from '../fixtures/recorded';
+import { type FixtureHandler, type FixtureServer, startFixtureServer, textResponse } from '../fixtures/fixture-server';
+import { recordedBody, recordedText, SDMX_CONTENT_TYPES } from '../fixtures/recorded';
 import { assertFailure, collect } from '../helpers/assertions';
 import { testSourceContext } from '../helpers/source-context';
 
-const file = (name: string) => recorded('sdmx', name);
 const text = (name: string) => recordedText('sdmx', name);
-/** How ILO's NSI service labels its answers (PROVENANCE.md, "Notes on the ILO endpoint"). */
-const ILO_CSV = 'application/vnd.sdmx.data+csv; charset=utf-8';
-const ILO_STRUCTURE = 'application/vnd.sdmx.structure+json; version=1.0; charset=utf-8';
-const body = (name: string, contentType: string, status = 200): FixtureResponse => ({
-  status,
-  headers: { 'content-type': contentType },
-  body: file(name),
-});
+const { iloCsv: ILO_CSV, iloStructure: ILO_STRUCTURE } = SDMX_CONTENT_TYPES;
+const body = (name: string, contentType: string, status = 200) => recordedBody('sdmx', name, contentType, status);
 
 const UNE = { agency: 'ILO', dataflow: 'DF_UNE_DEAP_SEX_AGE_RT', version: '1.0' };
 const EAP = {

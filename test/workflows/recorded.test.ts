@@ -3,15 +3,16 @@
 // the connectors' real HTTP path over loopback. The fixture server only chooses which recorded body
 // answers a request; it never edits one. Every expected value was read by hand off the body it comes from.
 // Written here, because no recorded body was found: the Comtrade availability (getDa) answer, the ILOSTAT
-// table of contents as CSV (its values come from a recorded JSON table of contents) and the zip container
-// around the recorded FAOSTAT CSV excerpt.
+// table of contents as CSV (its values come from a recorded JSON table of contents), the zip container
+// around the recorded FAOSTAT CSV excerpt, and ILO's plain-text SDMX 404 (its text as the recording project's
+// client quotes it: sdmx/PROVENANCE.md).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { observationsAsOf } from '../../activities/store/as-of';
 import { encryptSecret } from '../../lib/secrets';
 import { type FixtureHandler, type FixtureResponse, jsonResponse } from '../fixtures/fixture-server';
-import { recorded, recordedJson, recordedText } from '../fixtures/recorded';
+import { recorded, recordedBody, recordedJson, recordedText, SDMX_CONTENT_TYPES } from '../fixtures/recorded';
 import { zipBuffer } from '../fixtures/zip';
 import { type Harness, startHarness, TEST_SECRET_KEY } from '../helpers/harness';
 import { logsOf, runIngestion } from '../helpers/ingest';
@@ -447,5 +448,151 @@ describe('faostat: the real bulk catalogue (hwam91/open-ag-library) and a quoted
     const result = await runIngestion(h, SOURCE);
     assert.equal(result.status, 'no_change');
     assert.equal(result.revision, 1);
+  });
+});
+
+describe('ilo_sdmx: a real ILO SDMX-CSV answer and dataflow structure (cyanheads/ilostat-mcp-server fixtures)', () => {
+  const SOURCE = 'ilo_sdmx';
+  const requests: string[] = [];
+
+  before(async () => {
+    h.mount(SOURCE, (req) => {
+      requests.push(`${req.path}${req.query.size > 0 ? `?${req.query}` : ''}`);
+      if (req.path === '/dataflow/ILO/DF_UNE_DEAP_SEX_AGE_RT/1.0') {
+        return recordedBody('sdmx', 'ilo/structure-UNE_DEAP_SEX_AGE_RT.json', SDMX_CONTENT_TYPES.iloStructure);
+      }
+      if (req.path === '/data/ILO,DF_UNE_DEAP_SEX_AGE_RT,1.0/ABW....') {
+        return recordedBody('sdmx', 'ilo/probe-UNE_DEAP_SEX_AGE_RT.csv', SDMX_CONTENT_TYPES.iloCsv);
+      }
+      // Written here: ILO's answer to a query without data, as PROVENANCE.md quotes it.
+      return {
+        status: 404,
+        headers: { 'content-type': 'text/plain' },
+        body: 'No data is found. Please adjust your query parameters and try again.',
+      };
+    });
+    // The recorded answer is Aruba's (key ABW....); the catalog asks for Benin (BEN....), which has no recording.
+    await h.db.prisma.dataSource.update({
+      where: { name: SOURCE },
+      data: { params: { agency: 'ILO', dataflow: 'DF_UNE_DEAP_SEX_AGE_RT', version: '1.0', key: 'ABW....' } },
+    });
+  });
+
+  test('the real SDMX-CSV answer (2 rows) becomes revision 1; the dataflow LAST_UPDATE is the probe token', async () => {
+    const result = await runIngestion(h, SOURCE);
+    assert.equal(result.status, 'success');
+    assert.equal(result.revision, 1);
+    assert.equal(result.recordsAdded, 2);
+    assert.equal(result.recordsRejected, 0);
+    assert.deepEqual(requests, [
+      '/dataflow/ILO/DF_UNE_DEAP_SEX_AGE_RT/1.0',
+      '/data/ILO,DF_UNE_DEAP_SEX_AGE_RT,1.0/ABW....',
+    ]);
+    // structure-UNE_DEAP_SEX_AGE_RT.json: "title": "20/09/2026 07:33:33", "type": "LAST_UPDATE"
+    assert.equal(
+      (await logsOf(h, SOURCE))[0]?.probeToken,
+      '2026-09-20T07:33:33|data/ILO,DF_UNE_DEAP_SEX_AGE_RT,1.0/ABW....|csv-1.0.0',
+    );
+    assert.deepEqual(await currentLines(SOURCE), [
+      // line 3: ILO:DF_UNE_DEAP_SEX_AGE_RT(1.0),ABW,A,UNE_DEAP_RT,SEX_M,AGE_YTHADULT_YGE15,2011,8.6,,RT,PT,0,…
+      'DF_UNE_DEAP_SEX_AGE_RT|ABW.A.UNE_DEAP_RT.SEX_M.AGE_YTHADULT_YGE15 2011 8.6',
+      // line 2: …,ABW,A,UNE_DEAP_RT,SEX_T,AGE_YTHADULT_YGE15,2011,8.9,,RT,PT,0,LFS - Labour Force Survey,,,,1,,
+      'DF_UNE_DEAP_SEX_AGE_RT|ABW.A.UNE_DEAP_RT.SEX_T.AGE_YTHADULT_YGE15 2011 8.9',
+    ]);
+    const [row] = await observationsAsOf(h.db.pool, await h.versionId(SOURCE), {
+      seriesKey: 'DF_UNE_DEAP_SEX_AGE_RT|ABW.A.UNE_DEAP_RT.SEX_T.AGE_YTHADULT_YGE15',
+    });
+    assert.equal(row?.unit, 'PT');
+    assert.deepEqual(row?.attributes, {
+      UNIT_MEASURE_TYPE: 'RT',
+      UNIT_MULT: '0',
+      SOURCE: 'LFS - Labour Force Survey',
+      DECIMALS: '1',
+    });
+  });
+
+  test('the same LAST_UPDATE again is a no_change run without a data request', async () => {
+    requests.length = 0;
+    const result = await runIngestion(h, SOURCE);
+    assert.equal(result.status, 'no_change');
+    assert.equal(result.revision, 1);
+    assert.deepEqual(requests, ['/dataflow/ILO/DF_UNE_DEAP_SEX_AGE_RT/1.0']);
+  });
+
+  // needs the snapshot guard
+  test('ILO\'s 404 "No data is found" for another key is an empty snapshot: refused with the params hint', async () => {
+    await h.db.prisma.dataSource.update({
+      where: { name: SOURCE },
+      data: { params: { agency: 'ILO', dataflow: 'DF_UNE_DEAP_SEX_AGE_RT', version: '1.0', key: 'BEN....' } },
+    });
+    try {
+      const log = await failingRun(
+        SOURCE,
+        /empty and would remove all 2 current rows; the current revision is kept\. ILO DF_UNE_DEAP_SEX_AGE_RT key BEN\.\.\.\. has no data .*check params\.key/,
+      );
+      assert.equal(log?.errorClass, 'SuspiciousSnapshot');
+    } finally {
+      await h.db.prisma.dataSource.update({
+        where: { name: SOURCE },
+        data: { params: { agency: 'ILO', dataflow: 'DF_UNE_DEAP_SEX_AGE_RT', version: '1.0', key: 'ABW....' } },
+      });
+    }
+    assert.equal((await currentLines(SOURCE)).length, 2);
+  });
+});
+
+describe('ecb_sdmx: a real ECB csvdata answer (Analyse-Pro cache) and EXR structure (pandaSDMX specimen)', () => {
+  const SOURCE = 'ecb_sdmx';
+  const requests: string[] = [];
+
+  before(async () => {
+    h.mount(SOURCE, (req) => {
+      requests.push(`${req.path}${req.query.size > 0 ? `?${req.query}` : ''}`);
+      if (req.path === '/dataflow/ECB/EXR/latest') {
+        return recordedBody(
+          'sdmx',
+          'ecb/dataflow-exr-references-all.structure-2.1.xml',
+          SDMX_CONTENT_TYPES.ecbStructure,
+        );
+      }
+      if (req.path === '/data/ECB,EXR/D.USD.EUR.SP00.A' && req.query.get('format') === 'csvdata') {
+        return recordedBody('sdmx', 'ecb/exr-d-usd-eur-sp00-a-last720.csvdata.csv', SDMX_CONTENT_TYPES.ecbCsv);
+      }
+      return { status: 404, headers: { 'content-type': 'text/plain' }, body: 'No results found.' };
+    });
+    // The recorded answer is the daily series (D.USD.EUR.SP00.A); the catalog asks for the monthly one.
+    await h.db.prisma.dataSource.update({
+      where: { name: SOURCE },
+      data: { params: { agency: 'ECB', dataflow: 'EXR', key: 'D.USD.EUR.SP00.A', flavour: 'ecb' } },
+    });
+  });
+
+  test('the real csvdata answer (720 business days) becomes revision 1; no LAST_UPDATE, so no probe token', async () => {
+    const result = await runIngestion(h, SOURCE);
+    assert.equal(result.status, 'success');
+    assert.equal(result.revision, 1);
+    assert.equal(result.recordsAdded, 720);
+    assert.equal(result.recordsRejected, 0);
+    assert.deepEqual(requests, ['/dataflow/ECB/EXR/latest', '/data/ECB,EXR/D.USD.EUR.SP00.A?format=csvdata']);
+    assert.equal((await logsOf(h, SOURCE))[0]?.probeToken, null);
+    const lines = await currentLines(SOURCE);
+    assert.equal(lines.length, 720);
+    // line 2: EXR.D.USD.EUR.SP00.A,D,USD,EUR,SP00,A,2023-01-04,1.0599,…; line 721: …,2025-10-28,1.163,…
+    assert.ok(lines.includes('EXR|D.USD.EUR.SP00.A 2023-01-04 1.0599'));
+    assert.ok(lines.includes('EXR|D.USD.EUR.SP00.A 2025-10-28 1.163'));
+    // line 510: …,2024-12-31,1.0389,…
+    assert.ok(lines.includes('EXR|D.USD.EUR.SP00.A 2024-12-31 1.0389'));
+    const rows = await observationsAsOf(h.db.pool, await h.versionId(SOURCE), { seriesKey: 'EXR|D.USD.EUR.SP00.A' });
+    assert.equal(rows[0]?.unit, 'USD');
+    assert.equal(rows[0]?.attributes?.TITLE_COMPL, 'ECB reference exchange rate, US dollar/Euro, 2.15 pm (C.E.T.)');
+    assert.equal(rows[0]?.attributes?.UNIT_MULT, '0');
+  });
+
+  test('the same answer again: every check fetches, the unchanged content makes no revision', async () => {
+    requests.length = 0;
+    const result = await runIngestion(h, SOURCE);
+    assert.equal(result.status, 'no_change');
+    assert.equal(result.revision, 1);
+    assert.deepEqual(requests, ['/dataflow/ECB/EXR/latest', '/data/ECB,EXR/D.USD.EUR.SP00.A?format=csvdata']);
   });
 });
