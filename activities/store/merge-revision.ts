@@ -207,13 +207,14 @@ export async function mergeStagedRevision(client: PoolClient, input: MergeInput)
     `UPDATE observations o SET valid_to = $2 FROM diff d WHERE d.change IN ${closing} AND ${CURRENT_ROW_OF('d')}`,
     [v, revision],
   );
-  // Each unit + attribute set once per dataset version; the new rows point at theirs. Inserted in key
+  // Each unit + attribute set once per dataset version (grouped by digest in a hash table of the distinct
+  // sets, not a sort of every row); the new rows point at theirs. Inserted in key
   // order, both indexes grow at their right edge instead of being written at random pages.
   const newLabels = await client.query(
     `INSERT INTO observation_labels (dataset_version_id, digest, unit, attributes)
-     SELECT DISTINCT ON (d.labels_digest) $1, d.labels_digest, d.unit, d.attributes
+     SELECT $1, d.labels_digest, any_value(d.unit), any_value(d.attributes)
        FROM diff d WHERE d.change IN ('added', 'updated') AND d.labels_digest IS NOT NULL
-      ORDER BY d.labels_digest
+      GROUP BY d.labels_digest
      ON CONFLICT (dataset_version_id, digest) DO NOTHING`,
     [v],
   );

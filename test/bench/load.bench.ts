@@ -66,7 +66,8 @@ async function* observations(ingestKey: string, revision: number) {
       period: String(1000 + Math.floor(i / 1000)),
       value: String(i * 0.5 + (revision > 1 && i % changedEvery === 0 ? revision : 0)),
       unit: 'tonnes',
-      attributes: { flag: 'A' },
+      // Labels per series plus a per-observation flag, as FAOSTAT's are: 2,000 distinct label sets.
+      attributes: { item: `Item ${i % 1000}`, area: 'Benin', flag: i % 7 === 0 ? 'E' : 'A' },
     };
     yield [ingestKey, i + 1, row.seriesKey, row.period, row.value, row.unit, row.attributes, rowHash(row)] as const;
   }
