@@ -4,17 +4,18 @@
 //
 // `implemented: false` marks a source whose connector does not exist yet: it is catalogued INACTIVE so
 // the master never schedules it, and the README's source table says "not yet" for it.
-import { ComtradeParamsSchema } from '../activities/connectors/comtrade';
-import { FaostatParamsSchema } from '../activities/connectors/faostat';
-import { ModisNdviParamsSchema } from '../activities/connectors/modis-ndvi';
-import { DEFAULT_OVERPASS_PARAMS } from '../activities/connectors/overpass/params';
-import { SdmxParamsSchema } from '../activities/connectors/sdmx/params';
-import { FEED_SETUP_NOTE, tabularCatalogParams } from '../activities/connectors/tabular/catalog-params';
-import { UNIDO_IMPORT_HELP, UnidoParamsSchema } from '../activities/connectors/unido';
+
 import type { AppConfig } from '../lib/config';
 import type { PrismaClient } from '../lib/db';
 import type { Frequency } from '../lib/scheduling/frequency';
 import type { Vertical } from '../lib/verticals';
+import { ComtradeParamsSchema } from '../sources/specs/comtrade';
+import { FaostatParamsSchema } from '../sources/specs/faostat';
+import { ModisNdviParamsSchema } from '../sources/specs/modis-ndvi';
+import { DEFAULT_OVERPASS_PARAMS } from '../sources/specs/overpass/params';
+import { SdmxParamsSchema } from '../sources/specs/sdmx/params';
+import { FEED_SETUP_NOTE, tabularCatalogParams } from '../sources/specs/tabular/catalog-params';
+import { UNIDO_IMPORT_HELP, UnidoParamsSchema } from '../sources/specs/unido';
 
 export interface CatalogEntry {
   name: string;

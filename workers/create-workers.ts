@@ -14,8 +14,8 @@ import { type CompiledWorkerOptions, type NativeConnection, Worker, type Workflo
 import type { WorkflowCreator } from '@temporalio/worker/lib/workflow/interface';
 import type { WorkflowBundleWithSourceMapAndFilename } from '@temporalio/worker/lib/workflow/workflow-worker-thread/input';
 import { type ActivityDeps, createActivities } from '../activities';
-import { makeSpoolDir, sweepOrphanSpoolDirs } from '../activities/connectors/shared/spool';
 import { TASK_QUEUES, type TaskQueue } from '../lib/verticals';
+import { makeSpoolDir, sweepOrphanSpoolDirs } from '../sources/kit/spool';
 
 let bundle: Promise<WorkflowBundlePath> | undefined;
 

@@ -1,5 +1,5 @@
 // Timeouts and retry policies per stage. Sources that are down or throttling are retried with
-// backoff (a 429's Retry-After overrides the backoff: see activities/http); payloads we cannot
+// backoff (a 429's Retry-After overrides the backoff: see sources/kit/http); payloads we cannot
 // parse, requests the source rejects and bad configuration fail at once. Workflow-safe.
 import type { ActivityOptions, LocalActivityOptions, RetryPolicy } from '@temporalio/workflow';
 import { NON_RETRYABLE_FAILURES } from '../lib/failures';

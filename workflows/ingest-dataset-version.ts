@@ -14,10 +14,10 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { EventInput } from '../activities/connectors/types';
 import type { FinalStatus, FinishInput, IngestionPlan, Trigger, VersionRef } from '../activities/ingestion/types';
 import { FailureType } from '../lib/failures';
 import { OutcomeKey, runningIngestionAttributes } from '../lib/search-attributes';
+import type { EventInput } from '../sources/kit/types';
 import {
   bookkeeping,
   loadOptions,

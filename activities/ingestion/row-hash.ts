@@ -1,7 +1,7 @@
 // Content hashing. A row's hash covers everything stored about it, so "unchanged" means byte-for-byte
 // the same observation; the dataset checksum chains row hashes in source order.
 import crypto from 'node:crypto';
-import type { ObservationRow } from '../connectors/types';
+import type { ObservationRow } from '../../sources/kit/types';
 
 /** JSON with object keys sorted, so the same content always hashes the same. */
 export function canonicalJson(value: unknown): string {

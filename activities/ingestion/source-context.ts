@@ -5,12 +5,12 @@ import { activityInfo, cancellationSignal, heartbeat, log } from '@temporalio/ac
 import { z } from 'zod';
 import { configurationError } from '../../lib/failures';
 import { decryptStoredKey } from '../../lib/secrets';
-import { getConnector } from '../connectors';
-import { maskingConnector } from '../connectors/shared/secrets';
-import type { Connector, EventInput, SourceContext } from '../connectors/types';
+import { getConnector } from '../../sources';
+import { HttpClient } from '../../sources/kit/http/http-client';
+import { PostgresRateBudget } from '../../sources/kit/http/pg-rate-budget';
+import { maskingConnector } from '../../sources/kit/secrets';
+import type { Connector, EventInput, SourceContext } from '../../sources/kit/types';
 import type { ActivityDeps } from '../deps';
-import { HttpClient } from '../http/http-client';
-import { PostgresRateBudget } from '../http/pg-rate-budget';
 import type { SnapshotPolicy } from '../store/snapshot-guard';
 
 export interface PreparedSource {
@@ -99,7 +99,7 @@ export async function prepareSource(
     // Masked, in every encoding, in every failure the client or the connector builds (maskingConnector below).
     secrets: [apiKey],
     rateLimitPerSecond: config.rateLimitPerSecond,
-    // Shared by every source on the same host and every worker process (activities/http/pg-rate-budget.ts).
+    // Shared by every source on the same host and every worker process (sources/kit/http/pg-rate-budget.ts).
     rateBudget: new PostgresRateBudget(deps.db.pool, {
       sourceName: source.name,
       requestsPerSecond: config.rateLimitPerSecond,

@@ -5,7 +5,7 @@
 //     null: a value invented from nothing);
 //   - a series key, period or unit longer than the bounds below (a 30 MB "key" is a broken file, not a key);
 //   - a value that is not a plain decimal of at most MAX_VALUE_CHARS characters.
-import { type ObservationRow, RowRejected } from '../connectors/types';
+import { type ObservationRow, RowRejected } from '../../sources/kit/types';
 
 export const MAX_SERIES_KEY_CHARS = 2048;
 export const MAX_PERIOD_CHARS = 64;

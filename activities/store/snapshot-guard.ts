@@ -13,7 +13,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { PoolClient } from 'pg';
 import { FailureType } from '../../lib/failures';
-import type { DuplicateKeyRule } from '../connectors/types';
+import type { DuplicateKeyRule } from '../../sources/kit/types';
 
 /** Default share of current rows one snapshot may remove; per source in data_source_configs.max_removed_ratio. */
 export const DEFAULT_MAX_REMOVED_RATIO = 0.2;

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import type { ObservationRow } from '../connectors/types';
+import type { ObservationRow } from '../../sources/kit/types';
 import type { CopyValue } from './copy-rows';
 
 export const STAGING_SCHEMA = 'tedi_staging';

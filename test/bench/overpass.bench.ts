@@ -10,8 +10,8 @@
 //                      the row hash: the CPU work of both streaming stages, without PostgreSQL.
 // It prints figures and asserts nothing.
 import { fork } from 'node:child_process';
-import { overpassConnector } from '../../activities/connectors/overpass/connector';
 import { rowHash } from '../../activities/ingestion/row-hash';
+import { overpassConnector } from '../../sources/specs/overpass/connector';
 import { startFixtureServer } from '../fixtures/fixture-server';
 import { overpassBody } from '../fixtures/overpass';
 import { testSourceContext } from '../helpers/source-context';

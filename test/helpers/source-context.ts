@@ -1,7 +1,8 @@
 // A SourceContext for connector unit tests: real HTTP over loopback, params through the connector's own
 // schema (defaults included), heartbeats and log lines captured for assertions.
-import type { Connector, Credentials, EventInput, SourceContext } from '../../activities/connectors/types';
-import { HttpClient } from '../../activities/http/http-client';
+
+import { HttpClient } from '../../sources/kit/http/http-client';
+import type { Connector, Credentials, EventInput, SourceContext } from '../../sources/kit/types';
 
 export type TestSourceContext<P> = SourceContext<P> & {
   heartbeats: Record<string, unknown>[];

@@ -8,7 +8,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { Client } from 'pg';
-import type { ObservationRow } from '../../activities/connectors/types';
 import { rowHash } from '../../activities/ingestion/row-hash';
 import { observationsAsOf } from '../../activities/store/as-of';
 import { mergeStagedRevision } from '../../activities/store/merge-revision';
@@ -18,6 +17,7 @@ import { dropStaging, stageFromSpool, stagingRow, stagingTableFor } from '../../
 import { type Database, openDatabase } from '../../lib/db';
 import { loadCatalog } from '../../prisma/catalog';
 import { applyMigrations } from '../../prisma/migrator';
+import type { ObservationRow } from '../../sources/kit/types';
 import { startTestDatabase, type TestDatabase } from '../helpers/database';
 
 const MIGRATIONS = path.join(__dirname, '..', '..', 'prisma', 'migrations');

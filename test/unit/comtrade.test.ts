@@ -1,6 +1,8 @@
 // UN Comtrade connector over real loopback HTTP against a fixture speaking the API's formats.
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
+import { FailureType } from '../../lib/failures';
+import { RowRejected } from '../../sources/kit/types';
 import {
   ComtradeParamsSchema,
   comtradeConnector,
@@ -8,9 +10,7 @@ import {
   type Envelope,
   envelopeRecords,
   transformComtradeRecord,
-} from '../../activities/connectors/comtrade';
-import { RowRejected } from '../../activities/connectors/types';
-import { FailureType } from '../../lib/failures';
+} from '../../sources/specs/comtrade';
 import { BENIN_CHAPTERS, ComtradeFixture, hs6Lines } from '../fixtures/comtrade';
 import {
   type FixtureHandler,

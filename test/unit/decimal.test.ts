@@ -1,21 +1,16 @@
-// The one canonical spelling of a value (activities/connectors/shared/decimal.ts), which every connector uses.
+// The one canonical spelling of a value (sources/kit/decimal.ts), which every connector uses.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { z } from 'zod';
-import { transformComtradeRecord } from '../../activities/connectors/comtrade';
-import { FaostatParamsSchema, transformFaostatRecord } from '../../activities/connectors/faostat';
-import { transformIlostatRow } from '../../activities/connectors/ilostat';
-import { transformNdviRecord } from '../../activities/connectors/modis-ndvi';
-import {
-  canonicalDecimal,
-  decimalValue,
-  MAX_DECIMAL_DIGITS,
-  parseDecimal,
-} from '../../activities/connectors/shared/decimal';
-import { type TabularParams, TabularParamsSchema, transformTabularRecord } from '../../activities/connectors/tabular';
-import { RowRejected } from '../../activities/connectors/types';
-import { transformUnidoRecord } from '../../activities/connectors/unido';
-import { transformWorldBankRecord } from '../../activities/connectors/world-bank';
+import { canonicalDecimal, decimalValue, MAX_DECIMAL_DIGITS, parseDecimal } from '../../sources/kit/decimal';
+import { RowRejected } from '../../sources/kit/types';
+import { transformComtradeRecord } from '../../sources/specs/comtrade';
+import { FaostatParamsSchema, transformFaostatRecord } from '../../sources/specs/faostat';
+import { transformIlostatRow } from '../../sources/specs/ilostat';
+import { transformNdviRecord } from '../../sources/specs/modis-ndvi';
+import { type TabularParams, TabularParamsSchema, transformTabularRecord } from '../../sources/specs/tabular';
+import { transformUnidoRecord } from '../../sources/specs/unido';
+import { transformWorldBankRecord } from '../../sources/specs/world-bank';
 
 describe('canonicalDecimal', () => {
   test('one spelling per number: plain, no leading or trailing zeros, no -0, no +', () => {

@@ -1,18 +1,13 @@
-// The one text-encoding rule (activities/connectors/shared/encoding.ts): BOM, then strict UTF-8, then the
+// The one text-encoding rule (sources/kit/encoding.ts): BOM, then strict UTF-8, then the
 // declared override for files that are not UTF-8, else InvalidPayload naming the byte offset.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { type Envelope, envelopeRecords } from '../../activities/connectors/comtrade';
-import { streamArrayMember } from '../../activities/connectors/overpass/json-stream';
-import { csvRecords } from '../../activities/connectors/shared/csv';
-import {
-  decodeText,
-  EncodingParam,
-  firstInvalidUtf8,
-  type TextEncoding,
-} from '../../activities/connectors/shared/encoding';
-import { HttpClient } from '../../activities/http/http-client';
 import { FailureType } from '../../lib/failures';
+import { csvRecords } from '../../sources/kit/csv';
+import { decodeText, EncodingParam, firstInvalidUtf8, type TextEncoding } from '../../sources/kit/encoding';
+import { HttpClient } from '../../sources/kit/http/http-client';
+import { type Envelope, envelopeRecords } from '../../sources/specs/comtrade';
+import { streamArrayMember } from '../../sources/specs/overpass/json-stream';
 import { startFixtureServer } from '../fixtures/fixture-server';
 import { assertFailure, collect } from '../helpers/assertions';
 

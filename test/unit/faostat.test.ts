@@ -4,15 +4,15 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import { after, before, beforeEach, describe, test } from 'node:test';
+import { FailureType } from '../../lib/failures';
+import { RowRejected } from '../../sources/kit/types';
 import {
   type FaostatParams,
   FaostatParamsSchema,
   faostatConnector,
   resolveSourceUrl,
   transformFaostatRecord,
-} from '../../activities/connectors/faostat';
-import { RowRejected } from '../../activities/connectors/types';
-import { FailureType } from '../../lib/failures';
+} from '../../sources/specs/faostat';
 import {
   buildBulkZip,
   CATALOGUE_PATH,

@@ -6,8 +6,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
-import { DEFAULT_MAX_BODY_BYTES, HttpClient, MAX_BUFFERED_BODY_BYTES } from '../../activities/http/http-client';
 import { FailureType } from '../../lib/failures';
+import { DEFAULT_MAX_BODY_BYTES, HttpClient, MAX_BUFFERED_BODY_BYTES } from '../../sources/kit/http/http-client';
 
 let server: Server;
 let base: string;

@@ -8,10 +8,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
-import { HttpClient, type HttpClientOptions } from '../../activities/http/http-client';
-import type { RateBudget } from '../../activities/http/rate-budget';
-import type { WaitDetails } from '../../activities/http/wait';
 import { FailureType } from '../../lib/failures';
+import { HttpClient, type HttpClientOptions } from '../../sources/kit/http/http-client';
+import type { RateBudget } from '../../sources/kit/http/rate-budget';
+import type { WaitDetails } from '../../sources/kit/http/wait';
 
 type Step = (req: IncomingMessage, res: ServerResponse) => void;
 

@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
-import { HttpClient } from '../../activities/http/http-client';
 import { FailureType } from '../../lib/failures';
 import { freePort } from '../../lib/infra/postgres';
+import { HttpClient } from '../../sources/kit/http/http-client';
 import { type FixtureRequest, type FixtureServer, startFixtureServer } from '../fixtures/fixture-server';
 
 // Space, +, /, =, & make every encoding differ from the raw form.

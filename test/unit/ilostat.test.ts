@@ -1,15 +1,15 @@
 // The ILOSTAT connector over real loopback HTTP against a fixture that writes rplumber's CSV.
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
+import { FailureType } from '../../lib/failures';
+import { RowRejected } from '../../sources/kit/types';
 import {
   dataUrl,
   IlostatParamsSchema,
   ilostatConnector,
   isoLastUpdate,
   transformIlostatRow,
-} from '../../activities/connectors/ilostat';
-import { RowRejected } from '../../activities/connectors/types';
-import { FailureType } from '../../lib/failures';
+} from '../../sources/specs/ilostat';
 import { type FixtureHandler, type FixtureServer, startFixtureServer, textResponse } from '../fixtures/fixture-server';
 import {
   BY_OCCUPATION,

@@ -1,6 +1,8 @@
 // The MODIS NDVI connector over real loopback HTTP against a fixture of the ORNL DAAC subset API.
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
+import { FailureType } from '../../lib/failures';
+import { RowRejected } from '../../sources/kit/types';
 import {
   MAX_DATES_PER_CALL,
   type ModisNdviParams,
@@ -9,9 +11,7 @@ import {
   monthWindow,
   type NdviMonthRecord,
   transformNdviRecord,
-} from '../../activities/connectors/modis-ndvi';
-import { RowRejected } from '../../activities/connectors/types';
-import { FailureType } from '../../lib/failures';
+} from '../../sources/specs/modis-ndvi';
 import {
   type FixtureRequest,
   type FixtureResponse,

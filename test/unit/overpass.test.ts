@@ -3,21 +3,16 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, test } from 'node:test';
+import { FailureType } from '../../lib/failures';
+import { RowRejected } from '../../sources/kit/types';
 import {
   overpassConnector,
   PROBE_QUERY,
   tileQuery,
   transformOverpassRecord,
-} from '../../activities/connectors/overpass/connector';
-import { streamArrayMember } from '../../activities/connectors/overpass/json-stream';
-import {
-  BENIN_BBOX,
-  type OverpassParams,
-  OverpassParamsSchema,
-  tiles,
-} from '../../activities/connectors/overpass/params';
-import { RowRejected } from '../../activities/connectors/types';
-import { FailureType } from '../../lib/failures';
+} from '../../sources/specs/overpass/connector';
+import { streamArrayMember } from '../../sources/specs/overpass/json-stream';
+import { BENIN_BBOX, type OverpassParams, OverpassParamsSchema, tiles } from '../../sources/specs/overpass/params';
 import {
   type FixtureHandler,
   type FixtureServer,

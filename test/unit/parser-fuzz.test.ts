@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
-import { faostatConnector } from '../../activities/connectors/faostat';
-import { ilostatConnector } from '../../activities/connectors/ilostat';
+import { faostatConnector } from '../../sources/specs/faostat';
+import { ilostatConnector } from '../../sources/specs/ilostat';
 import { CATALOGUE_PATH, createFaostatFixture } from '../fixtures/faostat';
 import { type FixtureHandler, type FixtureServer, startFixtureServer } from '../fixtures/fixture-server';
 import { createIlostatFixture, UNEMPLOYMENT } from '../fixtures/ilostat';

@@ -3,9 +3,9 @@
 // pinned in test/workflows/policies.test.ts; the backoff schedule in test/workflows/retry-timing.test.ts.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { HttpClient, parseRetryAfter } from '../../activities/http/http-client';
 import { FailureType } from '../../lib/failures';
 import { markChecked, type ScheduleState } from '../../lib/scheduling/frequency';
+import { HttpClient, parseRetryAfter } from '../../sources/kit/http/http-client';
 import { type FixtureServer, startFixtureServer, textResponse } from '../fixtures/fixture-server';
 import { assertFailure } from '../helpers/assertions';
 

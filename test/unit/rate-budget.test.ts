@@ -8,9 +8,9 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { Pool } from 'pg';
-import { PostgresRateBudget } from '../../activities/http/pg-rate-budget';
-import { budgetHost, LocalRateBudget } from '../../activities/http/rate-budget';
 import { FailureType } from '../../lib/failures';
+import { PostgresRateBudget } from '../../sources/kit/http/pg-rate-budget';
+import { budgetHost, LocalRateBudget } from '../../sources/kit/http/rate-budget';
 import { startTestDatabase, type TestDatabase } from '../helpers/database';
 
 let database: TestDatabase;

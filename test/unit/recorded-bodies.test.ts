@@ -2,16 +2,11 @@
 // Every expected value below was read by hand off the recorded body; the line comments quote it.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import {
-  type Envelope,
-  envelopeRecords,
-  slimRecord,
-  transformComtradeRecord,
-} from '../../activities/connectors/comtrade';
-import { slimElement, transformOverpassRecord } from '../../activities/connectors/overpass/connector';
-import { OverpassParamsSchema } from '../../activities/connectors/overpass/params';
-import { parseWorldBankPage, transformWorldBankRecord } from '../../activities/connectors/world-bank';
 import { FailureType } from '../../lib/failures';
+import { type Envelope, envelopeRecords, slimRecord, transformComtradeRecord } from '../../sources/specs/comtrade';
+import { slimElement, transformOverpassRecord } from '../../sources/specs/overpass/connector';
+import { OverpassParamsSchema } from '../../sources/specs/overpass/params';
+import { parseWorldBankPage, transformWorldBankRecord } from '../../sources/specs/world-bank';
 import { recorded, recordedText } from '../fixtures/recorded';
 import { assertFailure, collect } from '../helpers/assertions';
 

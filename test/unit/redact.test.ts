@@ -4,7 +4,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
-import { redactUrl as httpRedactUrl } from '../../activities/http/http-client';
 import {
   MASK,
   MIN_PREFIX,
@@ -14,6 +13,7 @@ import {
   redactUrlsInText,
   SecretMasker,
 } from '../../lib/redact';
+import { redactUrl as httpRedactUrl } from '../../sources/kit/http/http-client';
 
 // Characters that every encoding spells differently: space, +, /, &, =, a non-ASCII letter.
 const SECRET = 'Zq9+/x y&=é-4f6b1c2d3e0a9b8c';

@@ -13,7 +13,7 @@ import {
   isRetryable,
   type RetryInput,
   type TryOutcome,
-} from '../../activities/http/retry-policy';
+} from '../../sources/kit/http/retry-policy';
 
 const status = (s: number, retryAfterMs?: number, hasRetryAfter = retryAfterMs !== undefined): TryOutcome => ({
   kind: 'status',

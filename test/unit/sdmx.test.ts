@@ -7,16 +7,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import {
-  type SdmxParams,
-  SdmxParamsSchema,
-  sdmxConnector,
-  transformSdmxRecord,
-} from '../../activities/connectors/sdmx';
-import { isoLastUpdate } from '../../activities/connectors/sdmx/structure';
-import { dataUrl, structureUrl } from '../../activities/connectors/sdmx/urls';
-import { type ObservationRow, RowRejected } from '../../activities/connectors/types';
 import { FailureType } from '../../lib/failures';
+import { type ObservationRow, RowRejected } from '../../sources/kit/types';
+import { type SdmxParams, SdmxParamsSchema, sdmxConnector, transformSdmxRecord } from '../../sources/specs/sdmx';
+import { isoLastUpdate } from '../../sources/specs/sdmx/structure';
+import { dataUrl, structureUrl } from '../../sources/specs/sdmx/urls';
 import { type FixtureHandler, type FixtureServer, startFixtureServer, textResponse } from '../fixtures/fixture-server';
 import { recordedBody, recordedText, SDMX_CONTENT_TYPES } from '../fixtures/recorded';
 import { assertFailure, collect } from '../helpers/assertions';

@@ -1,4 +1,4 @@
-// API keys at rest (lib/secrets.ts) and at the connector boundary (activities/connectors/shared/secrets.ts):
+// API keys at rest (lib/secrets.ts) and at the connector boundary (sources/kit/secrets.ts):
 // a key stored under another TEDI_SECRET_KEY is a ConfigurationError naming the source and the fix, and
 // every failure a connector lets out is masked whoever built it. Assertions never print the texts.
 import assert from 'node:assert/strict';
@@ -8,11 +8,11 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
-import { maskingConnector } from '../../activities/connectors/shared/secrets';
-import { type Connector, RowRejected, type SourceContext } from '../../activities/connectors/types';
-import { HttpClient } from '../../activities/http/http-client';
 import { FailureType, NON_RETRYABLE_FAILURES } from '../../lib/failures';
 import { decryptStoredKey, encryptSecret, resolveSecretKey } from '../../lib/secrets';
+import { HttpClient } from '../../sources/kit/http/http-client';
+import { maskingConnector } from '../../sources/kit/secrets';
+import { type Connector, RowRejected, type SourceContext } from '../../sources/kit/types';
 
 const STORED_UNDER = 'ab'.repeat(32);
 const CURRENT = 'cd'.repeat(32);

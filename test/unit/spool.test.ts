@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { makeSpoolDir, removeSpoolDir, sweepOrphanSpoolDirs } from '../../activities/connectors/shared/spool';
+import { makeSpoolDir, removeSpoolDir, sweepOrphanSpoolDirs } from '../../sources/kit/spool';
 
 test('orphaned spool folders (their process is gone) are swept; live ones stay', async () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tedi-spool-test-root-'));

@@ -2,7 +2,6 @@
 // on both sides, and the content checksum's promise: the same rows in any order, the same checksum.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type ObservationRow, RowRejected } from '../../activities/connectors/types';
 import { ContentChecksum } from '../../activities/ingestion/content-checksum';
 import { rowHash } from '../../activities/ingestion/row-hash';
 import {
@@ -13,6 +12,7 @@ import {
   MAX_VALUE_CHARS,
   unstorableReason,
 } from '../../activities/ingestion/storable';
+import { type ObservationRow, RowRejected } from '../../sources/kit/types';
 
 const row = (over: Partial<ObservationRow> = {}): ObservationRow => ({
   seriesKey: 'A|BEN',

@@ -10,15 +10,15 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import ExcelJS from 'exceljs';
-import { formatIssues } from '../../activities/connectors/shared/zod-issues';
-import { type TabularParams, type TabularRecord, tabularConnector } from '../../activities/connectors/tabular';
-import { TABULAR_CATALOG_PARAMS, tabularCatalogParams } from '../../activities/connectors/tabular/catalog-params';
-import { TabularParamsSchema } from '../../activities/connectors/tabular/params';
-import { RowRejected } from '../../activities/connectors/types';
 import { FailureType } from '../../lib/failures';
 import { catalog } from '../../prisma/catalog';
 import { UsageError } from '../../scripts/cli/errors';
 import { importArgs, temporalStartHint } from '../../scripts/cli/import';
+import { RowRejected } from '../../sources/kit/types';
+import { formatIssues } from '../../sources/kit/zod-issues';
+import { type TabularParams, type TabularRecord, tabularConnector } from '../../sources/specs/tabular';
+import { TABULAR_CATALOG_PARAMS, tabularCatalogParams } from '../../sources/specs/tabular/catalog-params';
+import { TabularParamsSchema } from '../../sources/specs/tabular/params';
 import { type FixtureServer, startFixtureServer, textResponse } from '../fixtures/fixture-server';
 import { testSourceContext } from '../helpers/source-context';
 
@@ -213,7 +213,7 @@ describe('tabular row schema and transform', () => {
     );
   });
 
-  test('number cells take the one canonical spelling (shared/decimal.ts), its bound included', () => {
+  test('number cells take the one canonical spelling (sources/kit/decimal.ts), its bound included', () => {
     const value = (area_m2: string | number) => tabularConnector.transform(row({ ...good, area_m2 }), params)[0]?.value;
     assert.equal(value('+007.50'), '7.5');
     assert.equal(value('1.5E-3'), '0.0015');

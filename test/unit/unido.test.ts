@@ -5,8 +5,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import type { Credentials, EventInput } from '../../activities/connectors/types';
-import { RowRejected } from '../../activities/connectors/types';
+import { FailureType } from '../../lib/failures';
+import type { Credentials, EventInput } from '../../sources/kit/types';
+import { RowRejected } from '../../sources/kit/types';
 import {
   canonicalVariable,
   layoutOf,
@@ -17,8 +18,7 @@ import {
   UnidoParamsSchema,
   type UnidoRaw,
   unidoConnector,
-} from '../../activities/connectors/unido';
-import { FailureType } from '../../lib/failures';
+} from '../../sources/specs/unido';
 import { type FixtureHandler, type FixtureServer, startFixtureServer, textResponse } from '../fixtures/fixture-server';
 import { UNIDO_SAMPLE_CSV, UNIDO_SAMPLE_NULLS, UNIDO_SAMPLE_ROWS, UnidoLegacyFixture } from '../fixtures/unido';
 import { assertFailure, collect } from '../helpers/assertions';

@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { RowRejected, type SourceContext } from '../../activities/connectors/types';
+import { FailureType } from '../../lib/failures';
+import { HttpClient } from '../../sources/kit/http/http-client';
+import { RowRejected, type SourceContext } from '../../sources/kit/types';
 import {
   parseWorldBankPage,
   type WorldBankParams,
   WorldBankParamsSchema,
   type WorldBankRequest,
   worldBankConnector,
-} from '../../activities/connectors/world-bank';
-import { HttpClient } from '../../activities/http/http-client';
-import { FailureType } from '../../lib/failures';
+} from '../../sources/specs/world-bank';
 import { type FixtureHandler, type FixtureServer, startFixtureServer } from '../fixtures/fixture-server';
 import {
   createWorldBankFixture,

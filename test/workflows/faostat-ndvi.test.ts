@@ -3,10 +3,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { WorkflowFailedError } from '@temporalio/client';
-import { FaostatParamsSchema } from '../../activities/connectors/faostat';
 import { observationsAsOf } from '../../activities/store/as-of';
 import type { Prisma } from '../../generated/prisma/client';
 import { encryptSecret } from '../../lib/secrets';
+import { FaostatParamsSchema } from '../../sources/specs/faostat';
 import { CATALOGUE_PATH, createFaostatFixture, FAOSTAT_ACCOUNT, type FaostatFixture } from '../fixtures/faostat';
 import { createModisFixture, type ModisFixture } from '../fixtures/modis';
 import { type Harness, startHarness, TEST_SECRET_KEY } from '../helpers/harness';

@@ -1,0 +1,52 @@
+// defineSource: a source declared over the kit becomes the Connector the ingestion pipeline runs, so
+// workflows and the pipeline never know how a source is built. A spec says only what is specific to its
+// source: its params, where its change signal is, how its requests are partitioned and paged, and how one
+// record maps to observations; validation, rejection messages and partition walking are the kit's.
+import type { z } from 'zod';
+import { validRecord } from './records';
+import type { Connector, ObservationRow, ProbeResult, SnapshotRules, SourceContext } from './types';
+
+export interface RecordRule<P, R> {
+  /** One raw record's shape; a record that does not fit is one rejected row. */
+  schema: z.ZodType<R>;
+  /** Names a raw record in a rejection, e.g. "World Bank record X BJ 2020". */
+  label(raw: unknown): string;
+  /** The observations of one valid record. */
+  rows(record: R, params: P): ObservationRow[];
+}
+
+export interface SourceSpec<P, R> {
+  /** Key used in DataSource.connector. */
+  name: string;
+  params: z.ZodType<P>;
+  probe(ctx: SourceContext<P>): Promise<ProbeResult>;
+  /** Raw records, streamed; see eachPartition and the paging, CSV and JSON readers of the kit. */
+  fetch(ctx: SourceContext<P>): AsyncIterable<unknown>;
+  record: RecordRule<P, R>;
+  snapshot?: SnapshotRules<P>;
+}
+
+export function defineSource<P, R>(spec: SourceSpec<P, R>): Connector<P, unknown> {
+  return {
+    name: spec.name,
+    paramsSchema: spec.params,
+    probe: spec.probe,
+    fetch: spec.fetch,
+    transform: (raw, params) =>
+      spec.record.rows(
+        validRecord(spec.record.schema, raw, () => spec.record.label(raw)),
+        params,
+      ),
+    ...(spec.snapshot ? { snapshot: spec.snapshot } : {}),
+  };
+}
+
+/** A fetch that reads each partition of the params in turn (see partitions.ts). */
+export function eachPartition<P, T>(
+  partitionsOf: (params: P) => readonly T[],
+  fetchPartition: (ctx: SourceContext<P>, partition: T) => AsyncIterable<unknown>,
+): (ctx: SourceContext<P>) => AsyncIterable<unknown> {
+  return async function* (ctx) {
+    for (const partition of partitionsOf(ctx.params)) yield* fetchPartition(ctx, partition);
+  };
+}

@@ -1,0 +1,57 @@
+// Params helpers. Every source's params schema is built from these, so every message names the field,
+// says what a good value looks like, and reads the same for every source.
+import { z } from 'zod';
+
+export const noDuplicates = (values: readonly unknown[]) => new Set(values).size === values.length;
+
+export interface CodeListRule {
+  /** One good entry, quoted in every message, e.g. "AG.PRD.CROP.XD". */
+  example: string;
+  /** What the list holds, for "is required: give a list of …", e.g. "indicator codes". */
+  of: string;
+  /** What one entry must look like. */
+  pattern: RegExp;
+  /** Said when an entry does not match, e.g. 'a code is letters, digits and dots'. */
+  hint: string;
+  /** Codes are compared and sent upper-cased (ISO country codes). */
+  upperCase?: boolean;
+  /** What one entry is called in "lists a … twice"; default "code". */
+  entry?: string;
+}
+
+/** A non-empty list of distinct codes. */
+export function codeList(field: string, rule: CodeListRule) {
+  const text = z
+    .string({ error: `${field}: every entry must be a string such as "${rule.example}"` })
+    .trim()
+    .regex(rule.pattern, `${field}: ${rule.hint}`);
+  const entry = rule.upperCase ? text.transform((code) => code.toUpperCase()) : text;
+  return z
+    .array(entry, { error: `${field} is required: give a list of ${rule.of}, e.g. ["${rule.example}"]` })
+    .min(1, `${field} is empty: list at least one, e.g. ["${rule.example}"]`)
+    .refine(noDuplicates, `${field} lists a ${rule.entry ?? 'code'} twice: remove the duplicate`);
+}
+
+/** A whole number within bounds, e.g. a page size. */
+export function boundedInt(field: string, min: number, max: number, fallback: number) {
+  return z
+    .number({ error: `${field} must be a number, e.g. ${fallback}` })
+    .int(`${field} must be a whole number, e.g. ${fallback}`)
+    .min(min, `${field} must be at least ${min} (default ${fallback})`)
+    .max(max, `${field} must be at most ${max} (default ${fallback})`)
+    .default(fallback);
+}
+
+/**
+ * A source's params object: unknown keys are refused by name ("unknown parameter x: the World Bank
+ * connector takes indicators, countries"), and anything not an object says what one looks like.
+ */
+export function sourceParams<S extends z.ZodRawShape>(title: string, shape: S, example: string) {
+  const names = Object.keys(shape).join(', ');
+  return z.strictObject(shape, {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys'
+        ? `unknown parameter ${issue.keys.join(', ')}: the ${title} connector takes ${names}`
+        : `params must be an object with ${names}, e.g. ${example}`,
+  });
+}

@@ -1,0 +1,39 @@
+// Record helpers: a raw record is validated against the source's schema one by one, so one odd row is a
+// rejected row that says which row it was and which field is wrong, never a failed run.
+import type { z } from 'zod';
+import { RowRejected } from './types';
+import { formatIssues } from './zod-issues';
+
+/** Drops null, undefined and "" so that absent flags do not bloat the row hash. */
+export function compactAttributes(values: Record<string, unknown>): Record<string, unknown> | null {
+  const kept = Object.entries(values).filter(([, v]) => v !== null && v !== undefined && v !== '');
+  return kept.length > 0 ? Object.fromEntries(kept) : null;
+}
+
+/** The value at a dotted path of a raw record, e.g. "indicator.id"; undefined when absent. */
+function at(raw: unknown, path: string): unknown {
+  let value = raw;
+  for (const key of path.split('.')) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<string, unknown>)[key];
+  }
+  return value;
+}
+
+/**
+ * Best-effort "X BJ 2020" of a raw record from the fields at `paths`, so a rejection says which row it
+ * was even when the row is malformed; the record's first 80 characters when none of them is there.
+ */
+export function recordLabel(raw: unknown, paths: readonly string[]): string {
+  const parts = paths
+    .map((p) => at(raw, p))
+    .filter((v) => (typeof v === 'string' && v !== '') || typeof v === 'number');
+  return parts.length > 0 ? parts.join(' ') : (JSON.stringify(raw)?.slice(0, 80) ?? String(raw));
+}
+
+/** The record parsed by `schema`, or RowRejected naming the record (`label`) and the wrong fields. */
+export function validRecord<T>(schema: z.ZodType<T>, raw: unknown, label: () => string): T {
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) throw new RowRejected(`${label()}: ${formatIssues(parsed.error)}`);
+  return parsed.data;
+}

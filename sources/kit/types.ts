@@ -1,0 +1,84 @@
+// The one shape every connector has: probe for change → fetch (streamed) → transform (zod) → load.
+// A connector only knows its source: where to ask, how to page, how to read its format. Loading,
+// versioning, logging and retries are shared and live elsewhere (activities/ingestion).
+import type { z } from 'zod';
+import type { HttpClient } from './http/http-client';
+
+/** One canonical observation, the unit of the versioned store. */
+export interface ObservationRow {
+  /** Identifies the series, e.g. "SL.UEM.TOTL.ZS|BJ". */
+  seriesKey: string;
+  /** Period label as the source gives it: "2023", "2023-Q1", "2023-07". */
+  period: string;
+  /** Numeric value as a decimal string (no float rounding), or null when the source has no value. */
+  value: string | null;
+  unit: string | null;
+  /** Source-specific extras (flags, labels, geometry...). Kept small: it is part of the row hash. */
+  attributes: Record<string, unknown> | null;
+}
+
+/** What an operator hands to an on-event ingestion: a local file path or an http(s) URL. */
+export interface EventInput {
+  location: string;
+}
+
+export interface Credentials {
+  apiKey?: string;
+  username?: string;
+}
+
+/** What a connector gets to work with; built by the ingestion activities from the catalog. */
+export interface SourceContext<P> {
+  sourceName: string;
+  baseUrl: string;
+  params: P;
+  /** Decrypted only inside the activity; never returned to a workflow, never logged. */
+  credentials: Credentials;
+  http: HttpClient;
+  /** For on-event and file sources: the file path or URL an operator handed in for this run. */
+  event: EventInput | null;
+  /** Report progress; also lets Temporal deliver cancellation. */
+  heartbeat(details: Record<string, unknown>): void;
+  log(message: string, attrs?: Record<string, unknown>): void;
+}
+
+export interface ProbeResult {
+  /** The source's cheap change signal (e.g. World Bank `lastupdated`); null when it has none. */
+  token: string | null;
+  /** Short human-readable note for the log (e.g. "lastupdated 2024-05-30"). */
+  note?: string;
+}
+
+/** A raw record failed its row schema: it is rejected into the log, never silently dropped. */
+export class RowRejected extends Error {
+  override name = 'RowRejected';
+}
+
+/**
+ * How the store reads repeated (series, period) keys in one of this source's snapshots: `fail` (the
+ * default) refuses the snapshot; `collapse-identical` lets byte-identical repeats stand for one row
+ * (e.g. the same element seen in two overlapping tiles) and still refuses repeats that differ.
+ */
+export type DuplicateKeyRule = 'fail' | 'collapse-identical';
+
+/** What a connector tells the store's snapshot guards (activities/store/snapshot-guard.ts). */
+export interface SnapshotRules<P> {
+  duplicateKeys?: DuplicateKeyRule;
+  /** Where to look when the source answers with no rows at all, e.g. "check params.areas". */
+  emptyHint?(params: P): string;
+}
+
+export interface Connector<P = unknown, R = unknown> {
+  /** Key used in DataSource.connector. */
+  readonly name: string;
+  /** Validates DataSource.params; errors name the field. */
+  readonly paramsSchema: z.ZodType<P>;
+  /** Cheap change signal, fetched before any data. */
+  probe(ctx: SourceContext<P>): Promise<ProbeResult>;
+  /** Streams raw records (small JSON-able objects) as the source delivers them; never buffers the whole body. */
+  fetch(ctx: SourceContext<P>): AsyncIterable<R>;
+  /** Validates one raw record and maps it to zero or more observations; throws RowRejected for a bad row. */
+  transform(raw: unknown, params: P): ObservationRow[];
+  /** Optional rules for the snapshot guards; by default repeated keys fail and no hint is given. */
+  readonly snapshot?: SnapshotRules<P>;
+}

@@ -1,0 +1,534 @@
+// UN Comtrade (comtradeapi.un.org): annual or monthly merchandise trade of one reporter, per flow,
+// partner and commodity. Format facts this module relies on (official comtradeapicall package, comtradr):
+//  - with a subscription key: GET /data/v1/get/{type}/{freq}/{cl}?…, key in `Ocp-Apim-Subscription-Key`;
+//    we send it as that header only, never as the `subscription-key` query parameter, so no URL can leak it;
+//  - without a key: GET /public/v1/preview/{type}/{freq}/{cl}?…, same parameters, at most 500 rows;
+//  - the body is {"elapsedTime","count","data":[…],"error":""}; a non-empty `error` is the API refusing;
+//  - no paging: a result is silently cut at the row cap, so a response holding exactly the cap is incomplete;
+//  - change signal: /public/v1/getDa (keyless) or /data/v1/getDa (key) list a datasetChecksum per period;
+//  - 429, or 403 with Retry-After, is throttling (the HttpClient turns both into RateLimited);
+//  - without motCode=0, customsCode=C00 and partner2Code=0 the answer holds, per commodity, the total row
+//    AND its breakdown rows (mode of transport, customs procedure, second partner), all with the same
+//    reporter, flow, partner and commodity; client libraries send the three fixed, and so do we
+//    (TOTALS_FILTER). See transform for how a breakdown row that still arrives is kept apart.
+// Bodies are streamed with stream-json (a keyed result may hold 100,000 rows), numbers kept as their text.
+import crypto from 'node:crypto';
+import { pipeline, Readable } from 'node:stream';
+import { ApplicationFailure } from '@temporalio/common';
+import { parser } from 'stream-json';
+import Assembler from 'stream-json/assembler.js';
+import { z } from 'zod';
+import { FailureType, invalidPayload } from '../../lib/failures';
+import { decimalValue } from '../kit/decimal';
+import { decodeText } from '../kit/encoding';
+import { withoutSecret } from '../kit/secrets';
+import { type Connector, type ObservationRow, type ProbeResult, RowRejected, type SourceContext } from '../kit/types';
+import { formatIssues } from '../kit/zod-issues';
+
+// ---------------------------------------------------------------------------------------------------
+// Params
+
+/** The keyless preview never returns more than this many rows per request. */
+export const PREVIEW_ROW_CAP = 500;
+/** Row cap of a free subscription key (comtradr); premium keys allow more (comtradeapicall: 250K). */
+export const KEY_ROW_CAP = 100_000;
+const PARAM_NAMES = 'reporterCode, periods, typeCode, freqCode, clCode, flowCodes, partnerCode, cmdCodes, maxRecords';
+
+const M49 = /^\d{1,4}$/;
+const YEAR = /^\d{4}$/;
+const MONTH = /^\d{4}(?:0[1-9]|1[0-2])$/;
+/** TOTAL, an aggregation level keyword (AG2 = every 2-digit chapter…) or an HS/SITC/BEC code. */
+const CMD_CODE = /^(?:TOTAL|ALL|AG[1-6]|\d{1,6})$/;
+
+const noDuplicates = (values: string[]) => new Set(values).size === values.length;
+
+const codeList = (name: string, pattern: RegExp, example: string) =>
+  z
+    .array(
+      z
+        .string({ error: `${name}: every entry must be a string such as "${example}"` })
+        .trim()
+        .toUpperCase()
+        .regex(pattern, `${name}: "${example}" is the expected form`),
+      { error: `${name} must be a list such as ["${example}"]` },
+    )
+    .min(1, `${name} is empty: list at least one code, e.g. ["${example}"], or leave it out for the default`)
+    .refine(noDuplicates, `${name} lists a code twice: remove the duplicate`);
+
+export const ComtradeParamsSchema = z
+  .strictObject(
+    {
+      reporterCode: z
+        .string({ error: 'reporterCode must be an M49 code as a string, e.g. "204" (Benin)' })
+        .trim()
+        .regex(M49, 'reporterCode must be an M49 code such as "204" (Benin)')
+        .default('204'),
+      // Left out: the last 3 complete years (or 12 complete months), computed at each run.
+      periods: z
+        .array(z.string({ error: 'periods: every entry must be a string such as "2023"' }).trim(), {
+          error: 'periods must be a list such as ["2022","2023"]',
+        })
+        .min(1, 'periods is empty: list at least one period, or leave it out for the last 3 complete years')
+        .refine(noDuplicates, 'periods lists a period twice: remove the duplicate')
+        .optional(),
+      typeCode: z.enum(['C', 'S'], { error: 'typeCode must be "C" (goods) or "S" (services)' }).default('C'),
+      freqCode: z.enum(['A', 'M'], { error: 'freqCode must be "A" (annual) or "M" (monthly)' }).default('A'),
+      clCode: z
+        .string({ error: 'clCode must be a classification such as "HS"' })
+        .trim()
+        .regex(/^[A-Z][A-Z0-9]{1,3}$/, 'clCode must be a classification code such as "HS", "SITC" or "EB"')
+        .default('HS'),
+      flowCodes: codeList('flowCodes', /^[A-Z]{1,3}$/, 'X').default(['X', 'M']),
+      partnerCode: z
+        .string({ error: 'partnerCode must be an M49 code as a string, e.g. "0" (World)' })
+        .trim()
+        .regex(M49, 'partnerCode must be an M49 code such as "0" (World)')
+        .default('0'),
+      cmdCodes: codeList('cmdCodes', CMD_CODE, 'TOTAL').default(['TOTAL']),
+      // With a key, the row cap asked for; a response holding this many rows is treated as cut.
+      maxRecords: z
+        .number({ error: 'maxRecords must be a number, e.g. 100000' })
+        .int('maxRecords must be a whole number')
+        .min(1, 'maxRecords must be at least 1')
+        .max(250_000, 'maxRecords must be at most 250000 (the premium cap)')
+        .default(KEY_ROW_CAP),
+    },
+    {
+      error: (issue) =>
+        issue.code === 'unrecognized_keys'
+          ? `unknown parameter ${issue.keys.join(', ')}: the UN Comtrade connector takes ${PARAM_NAMES}`
+          : `params must be an object with ${PARAM_NAMES}, e.g. {"reporterCode":"204","periods":["2023"]}`,
+    },
+  )
+  .superRefine((p, ctx) => {
+    const [pattern, form] = p.freqCode === 'A' ? [YEAR, 'a year such as "2023"'] : [MONTH, 'a month such as "202307"'];
+    p.periods?.forEach((period, i) => {
+      if (!pattern.test(period)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['periods', i],
+          message: `with freqCode "${p.freqCode}" a period is ${form}`,
+        });
+      }
+    });
+  });
+export type ComtradeParams = z.output<typeof ComtradeParamsSchema>;
+
+/** The last 3 complete years (annual) or the last 12 complete months (monthly) before `now`. */
+export function defaultPeriods(freqCode: ComtradeParams['freqCode'], now = new Date()): string[] {
+  const year = now.getUTCFullYear();
+  if (freqCode === 'A') return [year - 3, year - 2, year - 1].map(String);
+  const months: string[] = [];
+  for (let back = 12; back >= 1; back--) {
+    const d = new Date(Date.UTC(year, now.getUTCMonth() - back, 1));
+    months.push(`${d.getUTCFullYear()}${String(d.getUTCMonth() + 1).padStart(2, '0')}`);
+  }
+  return months;
+}
+
+const periodsOf = (params: ComtradeParams) => params.periods ?? defaultPeriods(params.freqCode);
+
+// ---------------------------------------------------------------------------------------------------
+// Keys: header only, and never in a failure
+
+const KEY_HEADER = 'Ocp-Apim-Subscription-Key';
+
+const keyHeaders = (key: string | undefined): Record<string, string> => (key ? { [KEY_HEADER]: key } : {});
+
+// ---------------------------------------------------------------------------------------------------
+// The {count, data, error} envelope, streamed
+
+export interface Envelope {
+  /** Top-level scalars (count, error, elapsedTime; statusCode, message on an error body). */
+  fields: Record<string, string | boolean | null>;
+  /** What the top-level `data` held. */
+  data: 'missing' | 'null' | 'array';
+}
+
+type Scalar = string | boolean | null;
+
+function scalarOf(token: parser.Token): Scalar {
+  switch (token.name) {
+    case 'stringValue':
+    case 'numberValue':
+      return String(token.value);
+    case 'trueValue':
+      return true;
+    case 'falseValue':
+      return false;
+    default:
+      return null;
+  }
+}
+
+/**
+ * Yields the elements of the top-level `data` array one by one while the body streams in, and fills
+ * `envelope` with the other top-level fields. Numbers stay as their text, so values keep every digit.
+ */
+export async function* envelopeRecords(
+  bytes: AsyncIterable<Buffer>,
+  where: string,
+  envelope: Envelope,
+): AsyncGenerator<unknown> {
+  let sourceError: unknown;
+  async function* source() {
+    try {
+      yield* bytes;
+    } catch (err) {
+      sourceError = err;
+      throw err;
+    }
+  }
+  const tokens = parser.asStream({ streamValues: false });
+  // pipeline (not pipe) so that a failing download also fails the token stream read below.
+  // Strict UTF-8 (sources/kit/encoding.ts): bytes that are not fail with their offset, never become labels.
+  pipeline(Readable.from(decodeText(source(), { where, json: true })), tokens, () => undefined);
+
+  let depth = 0;
+  let key: string | null = null;
+  let inData = false;
+  let element: Assembler | null = null;
+  try {
+    for await (const token of tokens as AsyncIterable<parser.Token>) {
+      if (element) {
+        element.consume(token);
+        if (element.done) {
+          yield element.current;
+          element = null;
+        }
+        continue;
+      }
+      const opens = token.name === 'startObject' || token.name === 'startArray';
+      if (inData && depth === 2) {
+        if (token.name === 'endArray') {
+          inData = false;
+          depth = 1;
+        } else if (opens) {
+          element = new Assembler({ numberAsString: true }).consume(token);
+        } else {
+          yield scalarOf(token);
+        }
+        continue;
+      }
+      if (opens) {
+        if (depth === 0 && token.name === 'startArray') {
+          throw invalidPayload(`${where}: the body is a JSON array, expected the {count, data, error} object`);
+        }
+        if (depth === 1 && key === 'data') {
+          if (token.name !== 'startArray') throw invalidPayload(`${where}: data is an object, expected an array`);
+          inData = true;
+          envelope.data = 'array';
+        }
+        depth++;
+      } else if (token.name === 'endObject' || token.name === 'endArray') {
+        depth--;
+      } else if (token.name === 'keyValue') {
+        if (depth === 1) key = String(token.value);
+      } else if (depth === 0) {
+        throw invalidPayload(`${where}: the body is a bare JSON value, expected the {count, data, error} object`);
+      } else if (depth === 1 && key !== null) {
+        const value = scalarOf(token);
+        if (key !== 'data') envelope.fields[key] = value;
+        else if (value === null) envelope.data = 'null';
+        else throw invalidPayload(`${where}: data is ${JSON.stringify(value)}, expected an array`);
+      }
+    }
+  } catch (err) {
+    if (err instanceof ApplicationFailure) throw err;
+    if (sourceError !== undefined) {
+      throw ApplicationFailure.retryable(
+        `${where}: the body broke off: ${(sourceError as Error).message}`,
+        FailureType.SourceUnavailable,
+      );
+    }
+    throw invalidPayload(`${where}: the body is not valid JSON (${(err as Error).message})`);
+  }
+  if (depth !== 0 || element) throw invalidPayload(`${where}: the body ended before the JSON was complete`);
+}
+
+/** The API's own refusals: a non-empty `error`, or an error body ({statusCode, message}) with HTTP 200. */
+function checkEnvelope(envelope: Envelope, where: string): void {
+  const { error, message, statusCode } = envelope.fields;
+  if (typeof error === 'string' && error.trim() !== '') {
+    throw ApplicationFailure.nonRetryable(`${where}: UN Comtrade refused: ${error}`, FailureType.SourceRejected);
+  }
+  if (envelope.data !== 'missing') return;
+  if (typeof message === 'string') {
+    throw ApplicationFailure.nonRetryable(
+      `${where}: UN Comtrade refused${statusCode ? ` (${statusCode})` : ''}: ${message}`,
+      FailureType.SourceRejected,
+    );
+  }
+  const keys = Object.keys(envelope.fields);
+  throw invalidPayload(`${where}: no "data" array in the body (top-level keys: ${keys.join(', ') || 'none'})`);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Requests
+
+type Ctx = SourceContext<ComtradeParams>;
+
+const describeQuery = (p: ComtradeParams, period: string) =>
+  `reporter ${p.reporterCode}, period ${period}, flows ${p.flowCodes.join(',')}, partner ${p.partnerCode}, cmd ${p.cmdCodes.join(',')}`;
+
+/** `/data/v1/<endpoint>` with a key, `/public/v1/<keyless endpoint>` without. */
+function endpointUrl(ctx: Ctx, endpoint: 'get' | 'getDa', query: Record<string, string>): string {
+  const { typeCode, freqCode, clCode } = ctx.params;
+  const keyless = endpoint === 'get' ? 'preview' : endpoint;
+  const path = ctx.credentials.apiKey ? `data/v1/${endpoint}` : `public/v1/${keyless}`;
+  return `${ctx.baseUrl}/${path}/${typeCode}/${freqCode}/${clCode}?${new URLSearchParams(query)}`;
+}
+
+/**
+ * The breakdown codes meaning "all of them": total over every mode of transport (motCode 0), customs
+ * procedure (C00) and second partner (0, World). Sent with every data request, so that each flow,
+ * partner and commodity comes back as its total row only, never next to its sea-freight part.
+ */
+export const TOTALS_FILTER = { motCode: '0', customsCode: 'C00', partner2Code: '0' } as const;
+
+export function dataUrl(ctx: Ctx, period: string, maxRecords: number): string {
+  const p = ctx.params;
+  return endpointUrl(ctx, 'get', {
+    reporterCode: p.reporterCode,
+    period,
+    partnerCode: p.partnerCode,
+    flowCode: p.flowCodes.join(','),
+    cmdCode: p.cmdCodes.join(','),
+    // Totals over partner2, customs procedure and mode of transport: one row per flow, partner and commodity.
+    ...TOTALS_FILTER,
+    breakdownMode: 'classic',
+    includeDesc: 'true',
+    maxRecords: String(maxRecords),
+  });
+}
+
+/** Streams one request's envelope; every failure leaves without the key. */
+async function* envelopeOf(ctx: Ctx, url: string, where: string, envelope: Envelope): AsyncGenerator<unknown> {
+  const key = ctx.credentials.apiKey;
+  try {
+    const res = await ctx.http.request(url, { headers: keyHeaders(key) });
+    yield* envelopeRecords(ctx.http.stream(res), where, envelope);
+    checkEnvelope(envelope, where);
+  } catch (err) {
+    throw withoutSecret(err, key);
+  }
+}
+
+const PREVIEW_NOTICE =
+  'UN Comtrade: no subscription key configured, using the keyless preview API, which returns at most ' +
+  `${PREVIEW_ROW_CAP} rows per request. Store a key (data_source_configs.api_key_encrypted) for complete data.`;
+
+/** Record fields kept from the ~50 the API sends: what transform reads, plus identifying context. */
+const KEPT_FIELDS = [
+  'typeCode',
+  'freqCode',
+  'period',
+  'reporterCode',
+  'reporterISO',
+  'flowCode',
+  'flowDesc',
+  'partnerCode',
+  'partnerISO',
+  'partner2Code',
+  'customsCode',
+  'motCode',
+  'cmdCode',
+  'cmdDesc',
+  'primaryValue',
+  'netWgt',
+  'qty',
+  'qtyUnitAbbr',
+  'isReported',
+] as const;
+
+/** The record slimmed to KEPT_FIELDS; anything that is not an object passes as is, for transform to reject. */
+export function slimRecord(record: unknown): unknown {
+  if (record === null || typeof record !== 'object' || Array.isArray(record)) return record;
+  const r = record as Record<string, unknown>;
+  return Object.fromEntries(KEPT_FIELDS.filter((f) => f in r).map((f) => [f, r[f]]));
+}
+
+async function* fetchPeriod(ctx: Ctx, period: string): AsyncGenerator<unknown, number> {
+  const keyed = Boolean(ctx.credentials.apiKey);
+  const cap = keyed ? ctx.params.maxRecords : Math.min(PREVIEW_ROW_CAP, ctx.params.maxRecords);
+  const where = `UN Comtrade ${keyed ? 'data' : 'preview'} (${describeQuery(ctx.params, period)})`;
+  const envelope: Envelope = { fields: {}, data: 'missing' };
+  // A preview holds at most 500 rows and is only known to be cut once all of it is read, so it is
+  // held back to mark its rows; a keyed result (up to 100,000 rows) streams straight through.
+  const held: unknown[] = [];
+  let rows = 0;
+  for await (const record of envelopeOf(ctx, dataUrl(ctx, period, cap), where, envelope)) {
+    rows++;
+    if (keyed) yield slimRecord(record);
+    else held.push(slimRecord(record));
+  }
+  const capped = rows >= cap;
+  if (capped && keyed) {
+    // Thrown after streaming: the fetch transaction rolls back everything staged by this run.
+    throw ApplicationFailure.nonRetryable(
+      `${where}: the response holds ${rows} rows, the row cap, so it is cut. Split the request: ` +
+        'fewer periods per source, or fewer/finer cmdCodes (e.g. chapters instead of AG6).',
+      FailureType.PartialResult,
+    );
+  }
+  if (capped) {
+    ctx.log(
+      `UN Comtrade: the keyless preview for period ${period} returned exactly ${rows} rows: the data is CAPPED ` +
+        'and incomplete. Its rows are marked capped=true; configure a subscription key to get everything.',
+      { period, rows },
+    );
+  }
+  for (const record of held)
+    yield capped && typeof record === 'object' && record ? { ...record, capped: true } : record;
+  ctx.heartbeat({ period, rows });
+  ctx.log(rows === 0 ? `UN Comtrade: no data for period ${period}` : 'UN Comtrade period fetched', { period, rows });
+  return rows;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Probe
+
+const Text = z.union([z.string(), z.number().transform(String)]);
+
+export const AvailabilityRowSchema = z.object({
+  period: Text,
+  datasetChecksum: Text.pipe(z.string().min(1, 'datasetChecksum is empty')),
+  lastReleased: z.string().nullish(),
+});
+
+/**
+ * The query's identity, so that changing what is asked for (or adding a key, which lifts the preview
+ * cap) is a change even when no dataset checksum moved.
+ */
+function queryFingerprint(ctx: Ctx): string {
+  const { periods: _periods, ...query } = ctx.params;
+  const mode = ctx.credentials.apiKey ? 'key' : 'preview';
+  return (
+    crypto
+      .createHash('sha256')
+      // The totals filter is part of what is asked: adding it re-fetched data stored before it existed.
+      .update(JSON.stringify([mode, query, TOTALS_FILTER]))
+      .digest('hex')
+      .slice(0, 12)
+  );
+}
+
+async function probe(ctx: Ctx): Promise<ProbeResult> {
+  if (!ctx.credentials.apiKey) ctx.log(PREVIEW_NOTICE);
+  const { reporterCode } = ctx.params;
+  const periods = [...periodsOf(ctx.params)].sort();
+  const where = `UN Comtrade availability (reporter ${reporterCode}, periods ${periods.join(',')})`;
+  const envelope: Envelope = { fields: {}, data: 'missing' };
+  const url = endpointUrl(ctx, 'getDa', { reporterCode, period: periods.join(',') });
+  const checksums = new Map<string, Set<string>>();
+  let latest: string | null = null;
+  let index = 0;
+  for await (const row of envelopeOf(ctx, url, where, envelope)) {
+    const parsed = AvailabilityRowSchema.safeParse(row);
+    if (!parsed.success) throw invalidPayload(`${where}: data[${index}]: ${formatIssues(parsed.error)}`);
+    index++;
+    const { period, datasetChecksum, lastReleased } = parsed.data;
+    checksums.set(period, (checksums.get(period) ?? new Set()).add(datasetChecksum));
+    if (lastReleased && (latest === null || lastReleased > latest)) latest = lastReleased;
+  }
+  const stamps = periods.map((p) => `${p}:${[...(checksums.get(p) ?? ['none'])].sort().join('+')}`);
+  return {
+    token: `${queryFingerprint(ctx)} ${stamps.join(';')}`,
+    note: latest ? `lastReleased ${latest}` : `no released data for periods ${periods.join(',')}`,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Transform
+
+/** Numbers arrive as their JSON text (the fetch keeps every digit); real numbers are tolerated too. */
+const Amount = decimalValue('expected a number or null');
+
+export const ComtradeRecordSchema = z.object({
+  period: Text.pipe(z.string().regex(/^\d{4}(?:\d{2})?$/, 'expected YYYY or YYYYMM')),
+  reporterCode: Text.pipe(z.string().regex(M49, 'expected an M49 code')),
+  flowCode: z.string().min(1),
+  flowDesc: z.string().nullish(),
+  partnerCode: Text.pipe(z.string().regex(M49, 'expected an M49 code')),
+  cmdCode: Text.pipe(z.string().min(1)),
+  cmdDesc: z.string().nullish(),
+  primaryValue: Amount,
+  netWgt: Amount.optional(),
+  qty: Amount.optional(),
+  qtyUnitAbbr: z.string().nullish(),
+  // Breakdown codes; absent (an older or trimmed body) means the total, which is what the request asks for.
+  motCode: Text.pipe(z.string().trim().min(1, 'motCode is empty')).default(TOTALS_FILTER.motCode),
+  customsCode: Text.pipe(z.string().trim().min(1, 'customsCode is empty')).default(TOTALS_FILTER.customsCode),
+  partner2Code: Text.pipe(z.string().regex(M49, 'expected an M49 code')).default(TOTALS_FILTER.partner2Code),
+  capped: z.literal(true).optional(),
+});
+
+/** "2023" stays; "202307" becomes "2023-07", the store's month label. */
+const periodLabel = (period: string) => (period.length === 6 ? `${period.slice(0, 4)}-${period.slice(4)}` : period);
+
+function recordLabel(raw: unknown): string {
+  const r = (raw ?? {}) as Record<string, unknown>;
+  const parts = [r.period, r.flowCode, r.cmdCode].filter((p) => typeof p === 'string' || typeof p === 'number');
+  return parts.length > 0 ? parts.join(' ') : (JSON.stringify(raw)?.slice(0, 80) ?? String(raw));
+}
+
+export function transformComtradeRecord(raw: unknown): ObservationRow[] {
+  const parsed = ComtradeRecordSchema.safeParse(raw);
+  if (!parsed.success) throw new RowRejected(`UN Comtrade record ${recordLabel(raw)}: ${formatIssues(parsed.error)}`);
+  const r = parsed.data;
+  // Absent facts are left undefined: the row hash and the stored JSON both drop undefined keys.
+  const attributes = {
+    netWgt: r.netWgt ?? undefined,
+    qty: r.qty ?? undefined,
+    // "N/A" is the API's label for qtyUnitCode -1: no quantity unit.
+    qtyUnit: r.qtyUnitAbbr && r.qtyUnitAbbr !== 'N/A' ? r.qtyUnitAbbr : undefined,
+    cmdDesc: r.cmdDesc ?? undefined,
+    flowDesc: r.flowDesc ?? undefined,
+    // Kept on every row, so that a stored value says what it is the total of.
+    motCode: r.motCode,
+    customsCode: r.customsCode,
+    partner2Code: r.partner2Code,
+    capped: r.capped,
+  };
+  // A total row (motCode 0, customsCode C00, partner2Code 0: what every request asks for) keeps the plain
+  // key, so series stay where they were. A breakdown row, should one still arrive, gets its codes in the
+  // key: it is a different series (e.g. exports by sea), never a second value for the total's key.
+  const total =
+    r.motCode === TOTALS_FILTER.motCode &&
+    r.customsCode === TOTALS_FILTER.customsCode &&
+    r.partner2Code === TOTALS_FILTER.partner2Code;
+  const breakdown = total ? '' : `|mot:${r.motCode}|customs:${r.customsCode}|partner2:${r.partner2Code}`;
+  return [
+    {
+      seriesKey: `comtrade|${r.reporterCode}|${r.flowCode}|${r.partnerCode}|${r.cmdCode}${breakdown}`,
+      period: periodLabel(r.period),
+      value: r.primaryValue,
+      unit: 'USD',
+      attributes,
+    },
+  ];
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Connector
+
+export const comtradeConnector: Connector<ComtradeParams, unknown> = {
+  name: 'un_comtrade',
+  paramsSchema: ComtradeParamsSchema,
+  probe,
+  async *fetch(ctx) {
+    if (!ctx.credentials.apiKey) ctx.log(PREVIEW_NOTICE);
+    const periods = periodsOf(ctx.params);
+    let total = 0;
+    // One request per period: the API limits the span of one request, and a smaller result stays under the cap.
+    for (const period of periods) total += yield* fetchPeriod(ctx, period);
+    ctx.log('UN Comtrade data fetched', { periods, records: total });
+  },
+  transform: (raw) => transformComtradeRecord(raw),
+  snapshot: {
+    emptyHint: (params) =>
+      `UN Comtrade has no data for reporter ${params.reporterCode}, periods ${periodsOf(params).join(', ')} ` +
+      `(flows ${params.flowCodes.join(',')}, partner ${params.partnerCode}, cmd ${params.cmdCodes.join(',')}): ` +
+      'check reporterCode and periods in the source params, or wait until the periods are released',
+  },
+};

@@ -1,0 +1,28 @@
+// FAOSTAT (FAO's statistics; QCL = crops and livestock production). Two routes, chosen by params.route:
+//  - "bulk" (default, keyless): probe = the domain's DateUpdate|FileRows|FileSize in the bulk catalogue;
+//    fetch = the domain's normalized zip, streamed through a temporary file (see bulk.ts);
+//  - "api" (needs a FAOSTAT account): probe = the domain's date_update; fetch = /en/data/{domain} as JSON.
+// Both yield records with the same columns, transformed by one schema into
+// seriesKey "<domain>|<area code>|<item code>|<element code>", period = the year.
+import type { Connector } from '../../kit/types';
+import { fetchApi, probeApi } from './api';
+import { fetchBulk, probeBulk } from './bulk';
+import { describeAreas, type FaostatParams, FaostatParamsSchema } from './params';
+import { transformFaostatRecord } from './transform';
+
+export { type FaostatParams, FaostatParamsSchema, resolveSourceUrl } from './params';
+export { transformFaostatRecord } from './transform';
+
+export const faostatConnector: Connector<FaostatParams, unknown> = {
+  name: 'faostat',
+  paramsSchema: FaostatParamsSchema,
+  probe: (ctx) => (ctx.params.route === 'api' ? probeApi(ctx) : probeBulk(ctx)),
+  fetch: (ctx) => (ctx.params.route === 'api' ? fetchApi(ctx) : fetchBulk(ctx)),
+  transform: (raw, params) => transformFaostatRecord(raw, params),
+  snapshot: {
+    // FAOSTAT answers a wrong filter with zero rows rather than an error.
+    emptyHint: (params) =>
+      `FAOSTAT ${params.datasetCode} has no rows for ${describeAreas(params.areas)}: check params.areas (FAO area ` +
+      `codes such as "53" for Benin, or M49 codes written "'204"; [] takes every area)`,
+  },
+};
