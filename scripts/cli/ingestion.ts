@@ -4,7 +4,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Client, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { Running } from '../../lib/infra/running';
-import { type ManualTrigger, startManualIngestion } from '../../lib/temporal/start-ingestion';
+import { type ManualTrigger, startManualIngestion } from '../../operations/temporal/start-ingestion';
 import { type IngestionProgress, type IngestionStage, ingestionProgressQuery } from '../../workflows/definitions';
 import type { IngestResult, ingestDatasetVersion } from '../../workflows/ingest-dataset-version';
 import { OperationFailed, rootMessage } from './errors';

@@ -6,7 +6,7 @@ import {
   WorkflowUpdateFailedError,
   WorkflowUpdateRPCTimeoutOrCancelledError,
 } from '@temporalio/client';
-import { ensureOperatorConsole } from '../../lib/temporal/operator-console';
+import { ensureOperatorConsole } from '../../operations/temporal/operator-console';
 import { type OperatorAction, resetBreakerUpdate, type VersionName } from '../../workflows/definitions';
 import { OPERATOR_WORKFLOW_ID } from '../../workflows/operator-console';
 import { OperationFailed, rootMessage } from './errors';

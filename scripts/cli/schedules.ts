@@ -5,7 +5,7 @@ import type { Client, ScheduleDescription, ScheduleHandle, ScheduleOverlapPolicy
 import type { Command } from 'commander';
 import { z } from 'zod';
 import type { AppConfig } from '../../lib/config';
-import type { ScheduleSettings } from '../../lib/temporal/schedules';
+import type { ScheduleSettings } from '../../operations/temporal/schedules';
 import { MASTER_SCHEDULE_ID } from '../../workflows/ids';
 import { isoTime, jsonFlag } from './args';
 import { withTemporal } from './context';
@@ -22,7 +22,7 @@ const OVERLAP_POLICIES = [
 ] as const satisfies readonly ScheduleOverlapPolicy[];
 
 // Loaded on use: it brings the Temporal client (see context.ts).
-const scheduling = () => import('../../lib/temporal/schedules');
+const scheduling = () => import('../../operations/temporal/schedules');
 
 function settingsOf(config: AppConfig): ScheduleSettings {
   return {
@@ -135,7 +135,7 @@ export function registerSchedules(program: Command): void {
     .action(async (opts) => {
       const args = validateArgs(z.object({ json: jsonFlag }), opts);
       await withTemporal(async ({ client, connection }, config) => {
-        const { ensureSearchAttributes } = await import('../../lib/temporal/search-attributes-admin');
+        const { ensureSearchAttributes } = await import('../../operations/temporal/search-attributes-admin');
         await ensureSearchAttributes(connection, config.TEMPORAL_NAMESPACE);
         const outcomes = await (await scheduling()).ensureSchedules(client, settingsOf(config));
         const views = [];

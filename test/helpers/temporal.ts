@@ -4,7 +4,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { temporalCliPath, testServerPath } from '../../lib/infra/temporal-server';
 import { installRuntime } from '../../lib/logging';
 import { SEARCH_ATTRIBUTES } from '../../lib/search-attributes';
-import { ensureSearchAttributes } from '../../lib/temporal/search-attributes-admin';
+import { ensureSearchAttributes } from '../../operations/temporal/search-attributes-admin';
 
 // Installed on first use rather than at import, so a test file can install it first with a metrics
 // endpoint (test/monitoring). Tests print only warnings and errors from the SDK; failures stay readable.

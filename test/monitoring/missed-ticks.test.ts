@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { loadConfig } from '../../lib/config';
-import { findMissedTicks, tickWindow } from '../../lib/monitoring/missed-ticks';
+import { findMissedTicks, tickWindow } from '../../operations/monitoring/missed-ticks';
 
 const at = (iso: string) => new Date(iso);
 const iso = (dates: Date[]) => dates.map((d) => d.toISOString());

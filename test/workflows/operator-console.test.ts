@@ -1,7 +1,7 @@
 // The operator console workflow: the updates, signal and query operators use from the Web UI and CLI.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { ensureOperatorConsole } from '../../lib/temporal/operator-console';
+import { ensureOperatorConsole } from '../../operations/temporal/operator-console';
 import {
   checkNowUpdate,
   operatorStatusQuery,

@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import ExcelJS from 'exceljs';
 import { observationsAsOf } from '../../activities/store/as-of';
-import { startManualIngestion } from '../../lib/temporal/start-ingestion';
+import { startManualIngestion } from '../../operations/temporal/start-ingestion';
 import { TABULAR_CATALOG_PARAMS } from '../../sources/specs/tabular/catalog-params';
 import { textResponse } from '../fixtures/fixture-server';
 import { type Harness, startHarness } from '../helpers/harness';

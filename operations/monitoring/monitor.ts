@@ -5,10 +5,10 @@
 // counters and histograms come from the activities, wherever they run.
 import type { Client } from '@temporalio/client';
 import { Runtime } from '@temporalio/worker';
+import type { Database } from '../../lib/db';
+import { publishHealth, publishMissedTicks } from '../../lib/monitoring/metrics';
 import { MASTER_SCHEDULE_ID } from '../../workflows/ids';
-import type { Database } from '../db';
 import { type HealthSnapshot, readHealth } from './health';
-import { publishHealth, publishMissedTicks } from './metrics';
 import { checkMissedTicks, type TickCheckOptions, type TickReport } from './missed-ticks';
 
 export const MONITOR_INTERVAL_MS = 60_000;

@@ -1,11 +1,11 @@
 // Starting one ingestion by hand (operators, on-event sources), the same way the master does it:
 // the vertical's task queue, a readable id and the search attributes the Web UI filters on.
 import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { Database } from '../../lib/db';
+import { runningIngestionAttributes } from '../../lib/search-attributes';
+import { taskQueueFor, type Vertical } from '../../lib/verticals';
 import { manualIngestionId } from '../../workflows/ids';
 import { type IngestInput, ingestDatasetVersion } from '../../workflows/ingest-dataset-version';
-import type { Database } from '../db';
-import { runningIngestionAttributes } from '../search-attributes';
-import { taskQueueFor, type Vertical } from '../verticals';
 
 export interface ManualTrigger {
   source: string;

@@ -2,7 +2,7 @@
 // cluster). Idempotent: only missing attributes are added.
 import type { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { SEARCH_ATTRIBUTES } from '../search-attributes';
+import { SEARCH_ATTRIBUTES } from '../../lib/search-attributes';
 
 export async function ensureSearchAttributes(connection: Connection, namespace: string): Promise<string[]> {
   // The Java time-skipping test server cannot list attributes; adding them all is then the idempotent path.

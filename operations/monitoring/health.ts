@@ -1,11 +1,11 @@
 // What the database says about the health of the catalog: freshness and breaker state of every dataset
 // version, and how often checks find nothing new. Plain functions over the database, shared by the
 // monitoring job (metrics) and the CLI (versions list).
-import type { Database } from '../db';
-import type { Frequency } from '../scheduling/frequency';
-import { type Freshness, freshnessOf } from '../scheduling/freshness';
-import { VERTICALS, type Vertical } from '../verticals';
-import type { HealthGauges } from './metrics';
+import type { Database } from '../../lib/db';
+import type { HealthGauges } from '../../lib/monitoring/metrics';
+import type { Frequency } from '../../lib/scheduling/frequency';
+import { type Freshness, freshnessOf } from '../../lib/scheduling/freshness';
+import { VERTICALS, type Vertical } from '../../lib/verticals';
 
 /** How far back the no-change ratio looks: long enough to hold a check of every monthly source. */
 export const NO_CHANGE_WINDOW_MS = 30 * 24 * 3600 * 1000;

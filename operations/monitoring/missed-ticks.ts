@@ -8,8 +8,8 @@
 // spec would have fired before the change count as missed until they leave the window.
 import { type Client, ScheduleNotFoundError } from '@temporalio/client';
 import { msNumberToTs, tsToDate } from '@temporalio/common/lib/time';
+import { ScheduledStartTimeKey } from '../../lib/search-attributes';
 import { MASTER_SCHEDULE_ID } from '../../workflows/ids';
-import { ScheduledStartTimeKey } from '../search-attributes';
 
 export const MISSED_TICK_WINDOW_MS = 48 * 3600 * 1000;
 /** A tick this recent may still be starting (or not yet visible in visibility): not judged yet. */

@@ -1,8 +1,8 @@
 // The three schedules TEDI runs on, created or updated idempotently. An update keeps what an operator
 // set by hand (pause, note), so re-running `npm start` never unpauses a schedule someone paused.
 import { type Client, ScheduleAlreadyRunning, type ScheduleOptions, ScheduleOverlapPolicy } from '@temporalio/client';
+import { SCHEDULER_QUEUE } from '../../lib/verticals';
 import { CLEANUP_SCHEDULE_ID, MASTER_SCHEDULE_ID, RELIABILITY_SCHEDULE_ID } from '../../workflows/ids';
-import { SCHEDULER_QUEUE } from '../verticals';
 
 export interface ScheduleSettings {
   /** Master interval, e.g. "6h". */
