@@ -5,6 +5,7 @@
 //   - the records held add up to total.
 // A failed check is a retryable PartialResult: a retry reads a consistent snapshot.
 import { ApplicationFailure } from '@temporalio/common';
+import { z } from 'zod';
 import { FailureType } from '../../lib/failures';
 
 /** What one page says about itself and holds. */
@@ -59,3 +60,8 @@ export async function* pageNumbered(paging: PageNumberPaging): AsyncGenerator<un
   }
   return held;
 }
+
+/** A page count as APIs spell it: a whole number, or a numeric string in older documents ("per_page": "50"). */
+export const wholeCount = z.union([z.number().int().nonnegative(), z.string().regex(/^\d+$/).transform(Number)], {
+  error: 'expected a whole number or a numeric string',
+});

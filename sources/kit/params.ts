@@ -19,6 +19,11 @@ export interface CodeListRule {
   entry?: string;
 }
 
+/** A code list that may be left out, then `fallback` (e.g. the catalog's default country). */
+export function codeListOr(field: string, rule: CodeListRule, fallback: string[]) {
+  return codeList(field, rule).default(fallback);
+}
+
 /** A non-empty list of distinct codes. */
 export function codeList(field: string, rule: CodeListRule) {
   const text = z
@@ -46,7 +51,7 @@ export function boundedInt(field: string, min: number, max: number, fallback: nu
  * A source's params object: unknown keys are refused by name ("unknown parameter x: the World Bank
  * connector takes indicators, countries"), and anything not an object says what one looks like.
  */
-export function sourceParams<S extends z.ZodRawShape>(title: string, shape: S, example: string) {
+export function sourceParams<S extends z.ZodRawShape>(title: string, example: string, shape: S) {
   const names = Object.keys(shape).join(', ');
   return z.strictObject(shape, {
     error: (issue) =>

@@ -4,9 +4,16 @@ import type { z } from 'zod';
 import { RowRejected } from './types';
 import { formatIssues } from './zod-issues';
 
-/** Drops null, undefined and "" so that absent flags do not bloat the row hash. */
-export function compactAttributes(values: Record<string, unknown>): Record<string, unknown> | null {
-  const kept = Object.entries(values).filter(([, v]) => v !== null && v !== undefined && v !== '');
+/**
+ * The attributes worth storing: the fields named in `keys` (all when omitted) without null, undefined and
+ * "", so that absent flags do not bloat the row hash; null when none is left.
+ */
+export function compactAttributes(
+  values: Record<string, unknown>,
+  keys?: readonly string[],
+): Record<string, unknown> | null {
+  const entries = keys ? keys.map((k) => [k, values[k]] as const) : Object.entries(values);
+  const kept = entries.filter(([, v]) => v !== null && v !== undefined && v !== '');
   return kept.length > 0 ? Object.fromEntries(kept) : null;
 }
 

@@ -10,7 +10,11 @@ import { transformIlostatRow } from '../../sources/specs/ilostat';
 import { transformNdviRecord } from '../../sources/specs/modis-ndvi';
 import { type TabularParams, TabularParamsSchema, transformTabularRecord } from '../../sources/specs/tabular';
 import { transformUnidoRecord } from '../../sources/specs/unido';
-import { transformWorldBankRecord } from '../../sources/specs/world-bank';
+import { WorldBankParamsSchema, worldBankConnector } from '../../sources/specs/world-bank';
+
+/** One raw World Bank record's observations, through the connector's own transform. */
+const transformWorldBankRecord = (raw: unknown) =>
+  worldBankConnector.transform(raw, WorldBankParamsSchema.parse({ indicators: ['X'] }));
 
 describe('canonicalDecimal', () => {
   test('one spelling per number: plain, no leading or trailing zeros, no -0, no +', () => {

@@ -6,9 +6,13 @@ import { FailureType } from '../../lib/failures';
 import { type Envelope, envelopeRecords, slimRecord, transformComtradeRecord } from '../../sources/specs/comtrade';
 import { slimElement, transformOverpassRecord } from '../../sources/specs/overpass/connector';
 import { OverpassParamsSchema } from '../../sources/specs/overpass/params';
-import { parseWorldBankPage, transformWorldBankRecord } from '../../sources/specs/world-bank';
+import { parseWorldBankPage, WorldBankParamsSchema, worldBankConnector } from '../../sources/specs/world-bank';
 import { recorded, recordedText } from '../fixtures/recorded';
 import { assertFailure, collect } from '../helpers/assertions';
+
+/** One raw World Bank record's observations, through the connector's own transform. */
+const transformWorldBankRecord = (raw: unknown) =>
+  worldBankConnector.transform(raw, WorldBankParamsSchema.parse({ indicators: ['X'] }));
 
 describe('World Bank, recorded by jkkitakita/wbdata-go (go-vcr cassettes)', () => {
   const json = (file: string) => JSON.parse(recordedText('world-bank', file));
