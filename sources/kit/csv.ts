@@ -45,3 +45,58 @@ export async function* csvRecords(
     throw invalidPayload(`${opts.where ?? 'the CSV body'}: ${err.message.slice(0, 300)}`, err);
   }
 }
+
+export interface CsvTableOptions extends Omit<CsvOptions, 'parser'> {
+  /** Names the body in every failure, e.g. "ilostat UNE_DEAP_SEX_AGE_RT_A for BEN". */
+  where: string;
+  /**
+   * Sees the header as soon as it is parsed, also when no row follows; throws to refuse it (a format
+   * change), returns the column names to key rows by. See `requireColumns`.
+   */
+  header(names: string[]): string[];
+}
+
+/**
+ * The rows of a CSV table while it streams, with the checks every tabular source needs: the header is
+ * checked on arrival; a row shorter than the header is a cut-off body (every real row carries all its
+ * commas, blanks included); a malformed body says how many rows were read before it broke.
+ */
+export async function* csvTable(
+  bytes: AsyncIterable<Buffer>,
+  opts: CsvTableOptions,
+): AsyncGenerator<Record<string, string>, number> {
+  let width = 0;
+  const columns = (names: string[]) => {
+    const kept = opts.header(names.map((n) => n.replace(/^\uFEFF/, '').trim()));
+    width = kept.length;
+    return kept;
+  };
+  let rows = 0;
+  try {
+    for await (const record of csvRecords(bytes, { ...opts, parser: { columns } })) {
+      rows++;
+      const cells = Object.keys(record).length;
+      if (cells < width)
+        throw invalidPayload(`${opts.where}: row ${rows} has ${cells} of ${width} columns (body cut off?)`);
+      yield record;
+    }
+  } catch (err) {
+    if (err instanceof Error && err.cause instanceof CsvError) {
+      throw invalidPayload(`${opts.where}: not a well-formed CSV after ${rows} rows: ${err.cause.message}`, err.cause);
+    }
+    throw err;
+  }
+  return rows;
+}
+
+/** A header check that refuses a header lacking any of `required`, naming them and the header it got. */
+export function requireColumns(required: readonly string[], where: string): (names: string[]) => string[] {
+  return (names) => {
+    const missing = required.filter((c) => !names.includes(c));
+    if (missing.length > 0) {
+      const which = `column${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`;
+      throw invalidPayload(`${where}: the CSV header lacks ${which} (header: ${names.join(',').slice(0, 200)})`);
+    }
+    return names;
+  };
+}

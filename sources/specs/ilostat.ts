@@ -10,10 +10,9 @@
 // Rows are validated one by one in `transform`; the header is checked here, where a mismatch means the
 // format changed.
 import { ApplicationFailure } from '@temporalio/common';
-import { CsvError } from 'csv-parse';
 import { z } from 'zod';
 import { configurationError, FailureType, invalidPayload } from '../../lib/failures';
-import { csvRecords } from '../kit/csv';
+import { csvTable, requireColumns } from '../kit/csv';
 import { decimalValue } from '../kit/decimal';
 import { type Connector, type ObservationRow, type ProbeResult, RowRejected, type SourceContext } from '../kit/types';
 import { formatIssues } from '../kit/zod-issues';
@@ -72,47 +71,9 @@ export const DATA_COLUMNS = ['ref_area', 'indicator', 'time', 'obs_value'] as co
 const DIMENSIONS = ['sex', 'classif1', 'classif2'] as const;
 const ATTRIBUTES = ['source', 'obs_status', 'note_classif', 'note_indicator', 'note_source'] as const;
 
-/**
- * Streams the rows of a CSV body after checking its header names `required`, also when the body has no rows
- * (the header is captured as the parser reads it). A row shorter than the header is a cut-off body: every
- * real row carries all its commas, blanks included.
- */
-async function* checkedCsv(
-  ctx: SourceContext<unknown>,
-  res: Response,
-  required: readonly string[],
-  label: string,
-): AsyncGenerator<Record<string, string>> {
-  let header: string[] | undefined;
-  // Own `columns` callback, to see the header; bom:true (set by csvRecords) already dropped any BOM.
-  const columns = (names: string[]) => {
-    header = names.map((n) => n.trim());
-    const missing = required.filter((c) => !header?.includes(c));
-    if (missing.length > 0) {
-      throw invalidPayload(
-        `${label}: the CSV header lacks column${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (header: ${header.join(',').slice(0, 200)})`,
-      );
-    }
-    return header;
-  };
-  let row = 0;
-  try {
-    for await (const record of csvRecords(ctx.http.stream(res), { parser: { columns }, where: label })) {
-      row++;
-      if (Object.keys(record).length < (header?.length ?? 0)) {
-        throw invalidPayload(
-          `${label}: row ${row} has ${Object.keys(record).length} of ${header?.length} columns (body cut off?)`,
-        );
-      }
-      yield record;
-    }
-  } catch (err) {
-    // csvRecords types a malformed body (InvalidPayload, the parser's error as its cause); say how far it got.
-    if (err instanceof ApplicationFailure && err.cause instanceof CsvError) {
-      throw invalidPayload(`${label}: not a well-formed CSV after ${row} rows: ${err.cause.message}`, err.cause);
-    }
-    throw err;
-  }
+/** The rows of one CSV answer, its header checked for `required` (sources/kit/csv.ts, csvTable). */
+function checkedCsv(ctx: SourceContext<unknown>, res: Response, required: readonly string[], where: string) {
+  return csvTable(ctx.http.stream(res), { where, header: requireColumns(required, where) });
 }
 
 // ---------------------------------------------------------------------------------------------------

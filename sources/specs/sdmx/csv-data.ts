@@ -9,10 +9,8 @@
 // server writes them, which is the DSD order (the ECB's KEY and the requested key are checked against it);
 // columns after OBS_VALUE are attributes, and empty cells are no value. Only the OBS_VALUE measure is read
 // (SDMX-CSV 2.0 allows others; none of our providers sends them). Answers use ids, not labels (labels=id).
-import { ApplicationFailure } from '@temporalio/common';
-import { CsvError } from 'csv-parse';
 import { invalidPayload } from '../../../lib/failures';
-import { csvRecords } from '../../kit/csv';
+import { csvTable } from '../../kit/csv';
 import type { SdmxParams } from './params';
 import { checkAgainstKey, type SdmxRecord } from './record';
 
@@ -117,35 +115,22 @@ export async function* sdmxCsvRecords(
     return header.columns;
   };
   let n = 0;
-  try {
-    for await (const row of csvRecords(bytes, { parser: { columns }, where })) {
-      n++;
-      const h = header!;
-      if (Object.keys(row).length < h.columns.length) {
-        throw invalidPayload(
-          `${where}: row ${n} has ${Object.keys(row).length} of ${h.columns.length} columns (body cut off?)`,
-        );
-      }
-      const attributes: Record<string, string> = {};
-      for (const a of h.attributes) {
-        const value = row[a] ?? '';
-        if (value.trim() !== '') attributes[a] = value;
-      }
-      const record: SdmxRecord = {
-        dimensions: h.dimensions.map((d) => [d, row[d] ?? '']),
-        period: row.TIME_PERIOD ?? '',
-        value: row.OBS_VALUE ?? null,
-        attributes,
-      };
-      checkDataflow(h, row, p, record, where, n);
-      checkAgainstKey(record, p, where, n);
-      yield record;
+  for await (const row of csvTable(bytes, { where, header: columns })) {
+    n++;
+    const h = header!;
+    const attributes: Record<string, string> = {};
+    for (const a of h.attributes) {
+      const value = row[a] ?? '';
+      if (value.trim() !== '') attributes[a] = value;
     }
-  } catch (err) {
-    // csvRecords types a malformed body (InvalidPayload, the parser's error as its cause); say how far it got.
-    if (err instanceof ApplicationFailure && err.cause instanceof CsvError) {
-      throw invalidPayload(`${where}: not a well-formed CSV after ${n} rows: ${err.cause.message}`, err.cause);
-    }
-    throw err;
+    const record: SdmxRecord = {
+      dimensions: h.dimensions.map((d) => [d, row[d] ?? '']),
+      period: row.TIME_PERIOD ?? '',
+      value: row.OBS_VALUE ?? null,
+      attributes,
+    };
+    checkDataflow(h, row, p, record, where, n);
+    checkAgainstKey(record, p, where, n);
+    yield record;
   }
 }
