@@ -15,7 +15,7 @@ export interface CodeListRule {
   hint: string;
   /** Codes are compared and sent upper-cased (ISO country codes). */
   upperCase?: boolean;
-  /** What one entry is called in "lists a … twice"; default "code". */
+  /** What one entry is called, with its article, in "lists … twice"; default "a code". */
   entry?: string;
 }
 
@@ -34,7 +34,7 @@ export function codeList(field: string, rule: CodeListRule) {
   return z
     .array(entry, { error: `${field} is required: give a list of ${rule.of}, e.g. ["${rule.example}"]` })
     .min(1, `${field} is empty: list at least one, e.g. ["${rule.example}"]`)
-    .refine(noDuplicates, `${field} lists a ${rule.entry ?? 'code'} twice: remove the duplicate`);
+    .refine(noDuplicates, `${field} lists ${rule.entry ?? 'a code'} twice: remove the duplicate`);
 }
 
 /** A whole number within bounds, e.g. a page size. */

@@ -14,52 +14,26 @@ import { z } from 'zod';
 import { configurationError, FailureType, invalidPayload } from '../../lib/failures';
 import { csvTable, requireColumns } from '../kit/csv';
 import { decimalValue } from '../kit/decimal';
-import { type Connector, type ObservationRow, type ProbeResult, RowRejected, type SourceContext } from '../kit/types';
-import { formatIssues } from '../kit/zod-issues';
+import { defineSource, eachPartition } from '../kit/define-source';
+import { codeList, codeListOr, sourceParams } from '../kit/params';
+import { cartesian } from '../kit/partitions';
+import { joinedToken, latestStamp } from '../kit/probe';
+import { compactAttributes, recordLabel } from '../kit/records';
+import type { ObservationRow, ProbeResult, SourceContext } from '../kit/types';
 
 // ---------------------------------------------------------------------------------------------------
 // Params
 
-const DATASET_ID = /^[A-Z0-9]+(?:_[A-Z0-9]+)*_[AQM]$/;
-const REF_AREA = /^[A-Za-z0-9]{3}$/;
-const PARAM_NAMES = 'indicators, refAreas';
-const noDuplicates = (values: string[]) => new Set(values).size === values.length;
-
-export const IlostatParamsSchema = z.strictObject(
-  {
-    indicators: z
-      .array(
-        z
-          .string({ error: 'indicators: every entry must be a string such as "UNE_DEAP_SEX_AGE_RT_A"' })
-          .trim()
-          .regex(
-            DATASET_ID,
-            'indicators: a dataset id is the indicator and its frequency (_A, _Q, _M), e.g. "UNE_DEAP_SEX_AGE_RT_A"',
-          ),
-        { error: 'indicators is required: give a list of dataset ids, e.g. ["UNE_DEAP_SEX_AGE_RT_A"]' },
-      )
-      .min(1, 'indicators is empty: list at least one dataset id, e.g. ["UNE_DEAP_SEX_AGE_RT_A"]')
-      .refine(noDuplicates, 'indicators lists an id twice: remove the duplicate'),
-    refAreas: z
-      .array(
-        z
-          .string({ error: 'refAreas: every entry must be a string such as "BEN"' })
-          .trim()
-          .regex(REF_AREA, 'refAreas: use ISO 3166 alpha-3 codes such as "BEN"')
-          .transform((code) => code.toUpperCase()),
-        { error: 'refAreas must be a list of ISO alpha-3 codes, e.g. ["BEN"]' },
-      )
-      .min(1, 'refAreas is empty: list at least one code, e.g. ["BEN"], or leave it out for the default')
-      .refine(noDuplicates, 'refAreas lists a code twice: remove the duplicate')
-      .default(['BEN']),
-  },
-  {
-    error: (issue) =>
-      issue.code === 'unrecognized_keys'
-        ? `unknown parameter ${issue.keys.join(', ')}: the ILOSTAT connector takes ${PARAM_NAMES}`
-        : `params must be an object with ${PARAM_NAMES}, e.g. {"indicators":["UNE_DEAP_SEX_AGE_RT_A"]}`,
-  },
-);
+const DATASET = { of: 'dataset ids', example: 'UNE_DEAP_SEX_AGE_RT_A', pattern: /^[A-Z0-9]+(?:_[A-Z0-9]+)*_[AQM]$/ };
+const AREA = { of: 'ISO alpha-3 codes', example: 'BEN', pattern: /^[A-Za-z0-9]{3}$/, upperCase: true };
+export const IlostatParamsSchema = sourceParams('ILOSTAT', '{"indicators":["UNE_DEAP_SEX_AGE_RT_A"]}', {
+  indicators: codeList('indicators', {
+    ...DATASET,
+    entry: 'an id',
+    hint: 'a dataset id is the indicator and its frequency (_A, _Q, _M), e.g. "UNE_DEAP_SEX_AGE_RT_A"',
+  }),
+  refAreas: codeListOr('refAreas', { ...AREA, hint: 'use ISO 3166 alpha-3 codes such as "BEN"' }, ['BEN']),
+});
 export type IlostatParams = z.output<typeof IlostatParamsSchema>;
 
 // ---------------------------------------------------------------------------------------------------
@@ -114,13 +88,7 @@ async function probe(ctx: SourceContext<IlostatParams>): Promise<ProbeResult> {
         '(a dataset id is the indicator and its frequency, e.g. UNE_DEAP_SEX_AGE_RT_A).',
     );
   }
-  // Sorted, so that reordering the ids in the catalog does not look like a change.
-  const sorted = [...stamps].sort(([a], [b]) => (a < b ? -1 : 1));
-  const latest = sorted
-    .map(([, stamp]) => stamp)
-    .sort()
-    .at(-1);
-  return { token: sorted.map(([id, stamp]) => `${id}=${stamp}`).join(';'), note: `last.update ${latest}` };
+  return { token: joinedToken([...stamps]), note: `last.update ${latestStamp([...stamps.values()])}` };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -182,37 +150,26 @@ export const IlostatRowSchema = z.object({
   note_source: optionalText,
 });
 
-export function transformIlostatRow(raw: unknown): ObservationRow[] {
-  const parsed = IlostatRowSchema.safeParse(raw);
-  if (!parsed.success) {
-    const r = (raw ?? {}) as Record<string, unknown>;
-    const where = [r.indicator, r.ref_area, r.sex, r.classif1, r.time]
-      .filter((p) => typeof p === 'string' && p)
-      .join(' ');
-    throw new RowRejected(`ILOSTAT row ${where || JSON.stringify(raw)?.slice(0, 80)}: ${formatIssues(parsed.error)}`);
-  }
-  const r = parsed.data;
+/** A raw row's "indicator area sex classif1 time", so a rejection says which row it was. */
+const rowLabel = (raw: unknown) =>
+  `ILOSTAT row ${recordLabel(raw, ['indicator', 'ref_area', 'sex', 'classif1', 'time'])}`;
+
+function rowsOf(r: z.output<typeof IlostatRowSchema>): ObservationRow[] {
   const dims = DIMENSIONS.flatMap((d) => (r[d] === undefined ? [] : [r[d]]));
-  const attributes = Object.fromEntries(ATTRIBUTES.flatMap((a) => (r[a] ? [[a, r[a]]] : [])));
-  return [
-    {
-      seriesKey: [r.indicator, r.ref_area, ...dims].join('|'),
-      period: r.time,
-      value: r.obs_value,
-      unit: null,
-      attributes: Object.keys(attributes).length > 0 ? attributes : null,
-    },
-  ];
+  const seriesKey = [r.indicator, r.ref_area, ...dims].join('|');
+  return [{ seriesKey, period: r.time, value: r.obs_value, unit: null, attributes: compactAttributes(r, ATTRIBUTES) }];
 }
 
-export const ilostatConnector: Connector<IlostatParams, Record<string, string>> = {
+export const ilostatConnector = defineSource({
   name: 'ilostat',
-  paramsSchema: IlostatParamsSchema,
+  params: IlostatParamsSchema,
   probe,
-  async *fetch(ctx) {
-    for (const id of ctx.params.indicators) {
-      for (const refArea of ctx.params.refAreas) yield* fetchDataset(ctx, id, refArea);
-    }
-  },
-  transform: (raw) => transformIlostatRow(raw),
-};
+  fetch: eachPartition(
+    (p: IlostatParams) => cartesian({ id: p.indicators, refArea: p.refAreas }),
+    (ctx, { id, refArea }) => fetchDataset(ctx, id, refArea),
+  ),
+  record: { schema: IlostatRowSchema, label: rowLabel, rows: rowsOf },
+});
+
+/** One raw row's observations (the decimal tests call it directly). */
+export const transformIlostatRow = (raw: unknown) => ilostatConnector.transform(raw, { indicators: [], refAreas: [] });
