@@ -3,14 +3,30 @@
 // idempotent request that meets a transient failure is tried again inside the activity attempt
 // (retry-policy.ts), so page 40 of 40 failing once costs one request, not 40. What still fails becomes a
 // Temporal failure that says what happened, after how many tries, and whether a retry can help, so
-// every connector gets the same behaviour without writing any of it.
+// every connector gets the same behaviour without writing any of it. The source's credential is applied
+// here too, to every request to its base URL's origin, as its configuration says (auth.ts).
 import { ApplicationFailure } from '@temporalio/common';
 import { configurationError, FailureType } from '../../../lib/failures';
 import { CREDENTIAL_NAME, redactUrl, SecretMasker } from '../../../lib/redact';
 import { firstInvalidUtf8 } from '../encoding';
+import { authSecrets, bearerLogin, RequestAuth, type SourceAuth } from './auth';
 import { budgetHost, LocalRateBudget, type RateBudget } from './rate-budget';
 import { decideRetry, RETRY_TIMING, type RetryTiming, type TryOutcome } from './retry-policy';
 import { type WaitDetails, wait } from './wait';
+
+/** Redirects an authenticated request follows itself, so that its credential never leaves the origin. */
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 20;
+
+/** What one request sends: its URL and headers with the credential applied (or not), method and body. */
+interface Outgoing {
+  url: string;
+  method: string;
+  headers: Record<string, string>;
+  body: string | URLSearchParams | undefined;
+  /** Whether the credential was applied: redirects are then followed by hand (see REDIRECT_STATUSES). */
+  authenticated: boolean;
+}
 
 /** JSON and text bodies are UTF-8 (RFC 8259); a BOM is dropped, invalid bytes throw. */
 const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
@@ -19,8 +35,13 @@ export interface HttpClientOptions {
   /** Requests per second allowed to this source (DataSourceConfig.rateLimitPerSecond). */
   rateLimitPerSecond: number;
   timeoutMs: number;
-  /** Headers sent with every request (e.g. auth). Never logged. */
+  /** Headers sent with every request. Never logged. Credentials go in `auth`, not here. */
   headers?: Record<string, string>;
+  /**
+   * The source's credential and where it may go (data_source_configs, resolved by auth.ts resolveAuth):
+   * applied to every request to `baseUrl`'s origin, never elsewhere, and masked in every error.
+   */
+  auth?: { scheme: SourceAuth; baseUrl: string };
   /**
    * Credential values (API key, password) to mask in every error this client builds, in every encoding
    * (lib/redact.ts). Credentials the client sends in a credential-named header, query parameter or form
@@ -66,6 +87,8 @@ export interface RequestOptions {
   acceptStatuses?: number[];
   /** A POST that only reads (a query sent as a form): it may be retried like a GET. */
   idempotent?: boolean;
+  /** Send no credential of the source with this request, even to its origin (e.g. the login itself). */
+  anonymous?: boolean;
 }
 
 /** How much of a failed response's body is read (for the message, and so the socket can be reused). */
@@ -164,12 +187,24 @@ export class HttpClient {
   /** Every credential value this client was given or has sent: masked in every error it lets out. */
   private readonly secrets = new Set<string>();
   private masker = new SecretMasker([]);
+  private readonly auth: RequestAuth;
+  /** The bearer login's token: one login per client, i.e. per activity attempt, on first need. */
+  private token: Promise<string> | undefined;
 
   constructor(private readonly options: HttpClientOptions) {
     this.budget = options.rateBudget ?? new LocalRateBudget(options.rateLimitPerSecond);
     this.timing = { ...RETRY_TIMING, ...options.retryTiming };
-    this.learn(options.secrets ?? [], true);
+    this.auth = new RequestAuth(options.auth?.scheme ?? { type: 'none' }, options.auth?.baseUrl ?? '');
+    this.learn([...(options.secrets ?? []), ...authSecrets(this.auth.scheme)], true);
     this.learnHeaders(options.headers);
+  }
+
+  /**
+   * Whether this source's requests carry a credential (its auth_type, with one stored). False when the
+   * source runs without one: a connector with a keyless mode (UN Comtrade's preview) reads it here.
+   */
+  get authenticated(): boolean {
+    return this.auth.authenticated;
   }
 
   /** `text` with every credential this client has sent masked, in every encoding (lib/redact.ts). */
@@ -237,6 +272,35 @@ export class HttpClient {
     }
   }
 
+  /** The bearer login's token, logging in on the first call (concurrent callers share it; a failure is not kept). */
+  private bearerToken(): Promise<string> | undefined {
+    const login = this.auth.login;
+    if (!login) return undefined;
+    this.token ??= bearerLogin(this, this.options.sourceName, login).then(
+      (token) => {
+        this.learn([token], true);
+        return token;
+      },
+      (err) => {
+        this.token = undefined;
+        throw err;
+      },
+    );
+    return this.token;
+  }
+
+  /** What a request to `url` sends: the credential applied when it goes to the source's origin. */
+  private async outgoing(url: string, opts: RequestOptions, method: string, headers = opts.headers) {
+    const base = { 'user-agent': 'tedi-ingest/0.1', ...this.options.headers, ...headers };
+    const body = opts.body;
+    if (opts.anonymous || !this.auth.covers(url)) {
+      return { url, method, headers: base, body, authenticated: false } satisfies Outgoing;
+    }
+    const applied = this.auth.apply(url, await this.bearerToken());
+    // The configured credential wins over a header of the same name a connector may still set.
+    return { url: applied.url, method, headers: { ...base, ...applied.headers }, body, authenticated: true };
+  }
+
   /** A network failure or timeout, typed so Temporal retries it with backoff. */
   private unavailable(where: string, err: unknown, tally = ''): ApplicationFailure {
     return ApplicationFailure.create({
@@ -256,11 +320,13 @@ export class HttpClient {
       throw configurationError(`${where}: not a valid URL. Check data_source_configs.base_url and the params.`);
     }
     const { signal, onWait } = this.options;
+    // Before the first try: a login that fails says so, and is not counted as this request's tries.
+    const out = await this.outgoing(url, opts, method);
     const started = Date.now();
     for (let tries = 1; ; tries++) {
       const slot = await this.budget.reserve(host);
       await wait(slot, { signal, onWait, details: { waiting: 'rate-budget', target: host, delayMs: slot } });
-      const failed = await this.tryOnce(url, opts, method);
+      const failed = await this.tryOnce(out, opts);
       if (failed instanceof Response) return failed;
       const decision = decideRetry({
         outcome: failed.outcome,
@@ -283,19 +349,43 @@ export class HttpClient {
     }
   }
 
+  /**
+   * Sends `out`. An authenticated request follows its redirects by hand: to the same origin with the
+   * credential again, to another origin without any of it (fetch would forward a key header or keep the
+   * key in a query it copies), so the credential never reaches a host it was not configured for.
+   */
+  private async fetchOnce(out: Outgoing, opts: RequestOptions, signal: AbortSignal): Promise<Response> {
+    if (!out.authenticated) return fetch(out.url, { method: out.method, headers: out.headers, body: out.body, signal });
+    let next = out;
+    for (let hops = 0; ; hops++) {
+      const res = await fetch(next.url, {
+        method: next.method,
+        headers: next.headers,
+        body: next.body,
+        signal,
+        redirect: 'manual',
+      });
+      const location = res.headers.get('location');
+      if (!REDIRECT_STATUSES.has(res.status) || location === null || hops >= MAX_REDIRECTS) return res;
+      await res.body?.cancel().catch(() => undefined);
+      const target = new URL(location, next.url).toString();
+      // As fetch does (RFC 9110 15.4): 303, and 301/302 after a POST, become a GET without a body.
+      const toGet = res.status === 303 || ((res.status === 301 || res.status === 302) && next.method === 'POST');
+      const method = toGet ? 'GET' : next.method;
+      const headers = { ...opts.headers };
+      if (toGet) for (const name of Object.keys(headers)) if (/^content-/i.test(name)) delete headers[name];
+      next = await this.outgoing(target, { ...opts, body: toGet ? undefined : next.body }, method, headers);
+    }
+  }
+
   /** One try: the response when the caller gets it, otherwise what went wrong (its body drained). */
-  private async tryOnce(url: string, opts: RequestOptions, method: string): Promise<Response | FailedTry> {
+  private async tryOnce(out: Outgoing, opts: RequestOptions): Promise<Response | FailedTry> {
     const deadline = new IdleDeadline(this.options.timeoutMs);
     const signals = [deadline.controller.signal];
     if (this.options.signal) signals.push(this.options.signal);
     let res: Response;
     try {
-      res = await fetch(url, {
-        method,
-        headers: { 'user-agent': 'tedi-ingest/0.1', ...this.options.headers, ...opts.headers },
-        body: opts.body,
-        signal: AbortSignal.any(signals),
-      });
+      res = await this.fetchOnce(out, opts, AbortSignal.any(signals));
     } catch (err) {
       deadline.clear();
       const error = (err as Error)?.name === 'AbortError' ? (deadline.controller.signal.reason ?? err) : err;
