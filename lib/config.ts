@@ -1,5 +1,6 @@
 // Every setting TEDI reads from the environment, validated once at start-up.
 // A bad value stops start-up with a message that names the variable and says how to fix it.
+import fs from 'node:fs';
 import { z } from 'zod';
 import { redactUrlsInText } from './redact';
 
@@ -37,6 +38,14 @@ const EnvSchema = z.object({
     .regex(/^[A-Za-z]{2,3}(;[A-Za-z]{2,3})*$/, 'must be ISO codes separated by ";", e.g. BJ;TG;NE')
     .default('BJ'),
   TEDI_WORLD_BANK_BASE_URL: z.string().url().default('https://api.worldbank.org/v2'),
+  TEDI_CATALOG_FILE: z
+    .string()
+    .refine(
+      (file) => fs.statSync(file, { throwIfNoEntry: false })?.isFile() === true,
+      'no such file: give the path of a catalog file laid out like catalog/sources.yaml (absolute, or relative to the working directory)',
+    )
+    .optional()
+    .describe('the source catalog file; unset = catalog/sources.yaml'),
   TEDI_WORKER_QUEUES: z
     .string()
     .regex(

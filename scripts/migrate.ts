@@ -3,11 +3,11 @@
 // loads the source catalog (idempotent), so a deployment's one-off job leaves a database ready to run.
 // `npm start` applies migrations itself; this is for a database that the application does not start.
 import path from 'node:path';
+import { catalogSettings, loadCatalog } from '../catalog/load';
 import { loadConfig } from '../lib/config';
 import { openDatabase } from '../lib/db';
 import { requireDatabase } from '../lib/infra/environment';
 import { isPortFree, type RunningDatabase, startEmbeddedPostgres } from '../lib/infra/postgres';
-import { catalogSettings, loadCatalog } from '../prisma/catalog';
 import { applyMigrations } from '../prisma/migrator';
 
 async function main(): Promise<void> {

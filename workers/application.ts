@@ -4,6 +4,7 @@
 import './v8-flags';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
+import { catalogSettings, loadCatalog } from '../catalog/load';
 import type { AppConfig } from '../lib/config';
 import { type Database, openDatabase } from '../lib/db';
 import { resolveSecretKey } from '../lib/secrets';
@@ -12,7 +13,6 @@ import { type Monitor, startMonitor } from '../operations/monitoring/monitor';
 import { ensureOperatorConsole } from '../operations/temporal/operator-console';
 import { ensureSchedules } from '../operations/temporal/schedules';
 import { ensureSearchAttributes } from '../operations/temporal/search-attributes-admin';
-import { catalogSettings, loadCatalog } from '../prisma/catalog';
 import { applyMigrations } from '../prisma/migrator';
 import { createWorkers } from './create-workers';
 

@@ -3,8 +3,8 @@
 // `show` says only whether an API key is set.
 import type { Command } from 'commander';
 import { z } from 'zod';
+import type { CatalogEntry } from '../../catalog/load';
 import type { AppConfig } from '../../lib/config';
-import type { CatalogEntry } from '../../prisma/catalog';
 import { findSource, jsonFlag, sourceName } from './args';
 import { withDatabase } from './context';
 import { validateArgs } from './errors';
@@ -14,7 +14,7 @@ import { VERSION_COLUMNS, versionStatuses } from './versions';
 /** The catalog file's entries, for what the database does not keep (implemented, rationale, note). */
 async function catalogEntries(config: AppConfig): Promise<Map<string, CatalogEntry>> {
   // Loaded on use: it brings every connector (see context.ts).
-  const { catalog, catalogSettings } = await import('../../prisma/catalog');
+  const { catalog, catalogSettings } = await import('../../catalog/load');
   const entries = catalog(catalogSettings(config));
   return new Map(entries.map((e) => [e.name, e]));
 }

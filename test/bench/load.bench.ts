@@ -19,9 +19,9 @@ import { mergeStagedRevision } from '../../activities/store/merge-revision';
 import { DEFAULT_MAX_REMOVED_RATIO } from '../../activities/store/snapshot-guard';
 import { SpoolWriter } from '../../activities/store/spool-writer';
 import { dropStaging, stageFromSpool, stagingTableFor } from '../../activities/store/staging';
+import { loadCatalog } from '../../catalog/load';
 import { openDatabase } from '../../lib/db';
 import { freePort, startEmbeddedPostgres } from '../../lib/infra/postgres';
-import { loadCatalog } from '../../prisma/catalog';
 import { applyMigrations } from '../../prisma/migrator';
 
 function option(name: string, fallback: number): number {

@@ -12,11 +12,11 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
+import { loadCatalog } from '../../catalog/load';
 import { type Database, openDatabase } from '../../lib/db';
 import { freePort } from '../../lib/infra/postgres';
 import { type DevServer, startDevServer } from '../../lib/infra/temporal-server';
 import { installRuntime } from '../../lib/logging';
-import { loadCatalog } from '../../prisma/catalog';
 import { ingestDatasetVersion } from '../../workflows/ingest-dataset-version';
 import {
   type FixtureRequest,

@@ -3,9 +3,9 @@
 // fixture server that speaks the World Bank API. The catalog's World Bank sources point at the fixture.
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
+import { loadCatalog } from '../../catalog/load';
 import { type Database, openDatabase } from '../../lib/db';
 import { TASK_QUEUES } from '../../lib/verticals';
-import { loadCatalog } from '../../prisma/catalog';
 import { createWorkers, runWorkers } from '../../workers/create-workers';
 import { type FixtureHandler, type FixtureServer, startFixtureServer } from '../fixtures/fixture-server';
 import { createWorldBankFixture, defaultWorldBankData, type WorldBankFixture } from '../fixtures/world-bank';

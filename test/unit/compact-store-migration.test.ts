@@ -15,7 +15,7 @@ import { DEFAULT_MAX_REMOVED_RATIO } from '../../activities/store/snapshot-guard
 import { SpoolWriter } from '../../activities/store/spool-writer';
 import { dropStaging, stageFromSpool, stagingRow, stagingTableFor } from '../../activities/store/staging';
 import { type Database, openDatabase } from '../../lib/db';
-import { loadCatalog } from '../../prisma/catalog';
+import { loadCatalog } from '../../catalog/load';
 import { applyMigrations } from '../../prisma/migrator';
 import type { ObservationRow } from '../../sources/kit/types';
 import { startTestDatabase, type TestDatabase } from '../helpers/database';

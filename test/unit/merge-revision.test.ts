@@ -12,8 +12,8 @@ import { mergeStagedRevision } from '../../activities/store/merge-revision';
 import { DEFAULT_MAX_REMOVED_RATIO } from '../../activities/store/snapshot-guard';
 import { SpoolWriter } from '../../activities/store/spool-writer';
 import { dropStaging, stageFromSpool, stagingRow, stagingTableFor } from '../../activities/store/staging';
+import { loadCatalog } from '../../catalog/load';
 import { type Database, openDatabase } from '../../lib/db';
-import { loadCatalog } from '../../prisma/catalog';
 import { startTestDatabase, type TestDatabase } from '../helpers/database';
 
 const ROWS = 200_000;

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "data_sources" ADD COLUMN     "catalog_applied" JSONB;
