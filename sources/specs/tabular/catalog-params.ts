@@ -1,6 +1,6 @@
 // Default params of the catalog's file and feed sources: the column mapping and row schema a file of
-// each domain is expected to have. They are written into data_sources.params when a source is first
-// catalogued; operators then adapt them to the files they actually receive. Long format (one value per
+// each domain is expected to have. catalog/sources.yaml writes them out for its tabular_file sources (and
+// test/unit/catalog.test.ts checks that it does); operators then adapt them there to the files they receive. Long format (one value per
 // row, the measure named in an "indicator" column) for statistics; one row per entity for registers.
 // No format: it is inferred per file (.csv, .json, .xlsx), so a team can send either CSV or XLSX.
 import type { z } from 'zod';
