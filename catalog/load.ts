@@ -60,7 +60,7 @@ export class CatalogError extends ConfigError {
   override name = 'CatalogError';
 }
 
-/** The file's entries, validated and with their settings resolved; throws CatalogError. Reads nothing else. */
+/** The file's entries, validated and with their settings resolved; throws CatalogError. Writes nothing. */
 export function catalog(settings: CatalogSettings): CatalogEntry[] {
   const file = path.resolve(settings.file ?? DEFAULT_CATALOG_FILE);
   const shown = shownPath(file);
