@@ -1,15 +1,17 @@
-// Builds what a connector works with for one dataset version: its catalog row, validated params,
-// decrypted credentials and an HTTP client bound to the source's rate limit, timeout and retries, spending
-// the host's rate budget that every worker process shares.
+// Builds what a connector works with for one dataset version: its catalog row, validated params, and an
+// HTTP client bound to the source's rate limit, timeout and retries, spending the host's rate budget that
+// every worker process shares, and sending the source's credential as its auth_type says
+// (sources/kit/http/auth.ts): a configuration that cannot work fails here, before any request.
 import { activityInfo, cancellationSignal, heartbeat, log } from '@temporalio/activity';
 import { z } from 'zod';
 import { configurationError } from '../../lib/failures';
 import { decryptStoredKey } from '../../lib/secrets';
 import { getConnector } from '../../sources';
+import { credentialOptional, describeAuth, resolveAuth } from '../../sources/kit/http/auth';
 import { HttpClient } from '../../sources/kit/http/http-client';
 import { PostgresRateBudget } from '../../sources/kit/http/pg-rate-budget';
 import { maskingConnector } from '../../sources/kit/secrets';
-import type { Connector, EventInput, SourceContext } from '../../sources/kit/types';
+import type { Connector, Credentials, EventInput, SourceContext } from '../../sources/kit/types';
 import type { ActivityDeps } from '../deps';
 import type { SnapshotPolicy } from '../store/snapshot-guard';
 
@@ -82,10 +84,22 @@ export async function prepareSource(
   event: EventInput | null = null,
 ): Promise<PreparedSource> {
   const { source, config, connector, params, policy } = await resolveSource(deps, datasetVersionId);
+  const baseUrl = config.baseUrl.replace(/\/+$/, '');
+  const sealed = config.apiKeyEncrypted;
   // A key that cannot be decrypted (another TEDI_SECRET_KEY) is a ConfigurationError naming the source: never retried.
-  const apiKey = config.apiKeyEncrypted
-    ? decryptStoredKey(config.apiKeyEncrypted, deps.secretKey, source.name)
-    : undefined;
+  const decrypt = sealed ? () => decryptStoredKey(sealed, deps.secretKey, source.name) : null;
+  // Checked before any request; decrypts only a credential that will be sent.
+  const auth = resolveAuth({
+    sourceName: source.name,
+    baseUrl,
+    config,
+    storedKey: decrypt,
+    credentialOptional: credentialOptional(connector, params),
+  });
+  // auth_type none: a stored credential is the connector's own to send (UNIDO's legacy API headers); with
+  // any other auth type the client sends it, and the connector never sees it.
+  const credentials: Credentials =
+    config.authType === 'none' ? { apiKey: decrypt?.(), username: config.username ?? undefined } : {};
   const maxRetries = MaxRetries.safeParse(config.maxRetries);
   if (!maxRetries.success) {
     throw configurationError(
@@ -96,8 +110,10 @@ export async function prepareSource(
   let bytes = 0;
   const http = new HttpClient({
     sourceName: source.name,
-    // Masked, in every encoding, in every failure the client or the connector builds (maskingConnector below).
-    secrets: [apiKey],
+    // Masked, in every encoding, in every failure the client or the connector builds (maskingConnector below),
+    // as is everything `auth` sends (the key, the password, the Basic pair, the login's token).
+    secrets: [credentials.apiKey],
+    auth: { scheme: auth, baseUrl },
     rateLimitPerSecond: config.rateLimitPerSecond,
     // Shared by every source on the same host and every worker process (sources/kit/http/pg-rate-budget.ts).
     rateBudget: new PostgresRateBudget(deps.db.pool, {
@@ -117,13 +133,15 @@ export async function prepareSource(
   });
   const ctx: SourceContext<unknown> = {
     sourceName: source.name,
-    baseUrl: config.baseUrl.replace(/\/+$/, ''),
+    baseUrl,
     params,
-    credentials: { apiKey, username: config.username ?? undefined },
+    credentials,
     http,
     event,
     heartbeat: (details) => heartbeat({ ...details, bytes }),
     log: (message, attrs) => log.info(http.redact(message), { source: source.name, ...attrs }),
   };
+  if (config.authType !== 'none')
+    log.info(`${source.name}: requests send ${describeAuth(auth)}`, { source: source.name });
   return { connector: maskingConnector(connector, http), ctx, policy, bytesFetched: () => bytes };
 }

@@ -1,8 +1,11 @@
 // UN Comtrade (comtradeapi.un.org): annual or monthly merchandise trade of one reporter, per flow,
 // partner and commodity. Format facts this module relies on (official comtradeapicall package, comtradr):
-//  - with a subscription key: GET /data/v1/get/{type}/{freq}/{cl}?…, key in `Ocp-Apim-Subscription-Key`;
-//    we send it as that header only, never as the `subscription-key` query parameter, so no URL can leak it;
-//  - without a key: GET /public/v1/preview/{type}/{freq}/{cl}?…, same parameters, at most 500 rows;
+//  - with a subscription key: GET /data/v1/get/{type}/{freq}/{cl}?…, key in `Ocp-Apim-Subscription-Key`.
+//    The key is not this module's business: the source's configuration sends it (auth_type api_key,
+//    api_key_param Ocp-Apim-Subscription-Key, api_key_in header: never the `subscription-key` query
+//    parameter, so no URL carries it), applied by the HttpClient (sources/kit/http/auth.ts);
+//  - without a key: GET /public/v1/preview/{type}/{freq}/{cl}?…, same parameters, at most 500 rows. With no
+//    key stored the source runs this way (credentialOptional below), and `ctx.http.authenticated` is false;
 //  - the body is {"elapsedTime","count","data":[…],"error":""}; a non-empty `error` is the API refusing;
 //  - no paging: a result is silently cut at the row cap, so a response holding exactly the cap is incomplete;
 //  - change signal: /public/v1/getDa (keyless) or /data/v1/getDa (key) list a datasetChecksum per period;
@@ -21,7 +24,7 @@ import { z } from 'zod';
 import { FailureType, invalidPayload } from '../../lib/failures';
 import { decimalValue } from '../kit/decimal';
 import { decodeText } from '../kit/encoding';
-import { withoutSecret } from '../kit/secrets';
+import type { CredentialRule } from '../kit/http/auth';
 import { type Connector, type ObservationRow, type ProbeResult, RowRejected, type SourceContext } from '../kit/types';
 import { formatIssues } from '../kit/zod-issues';
 
@@ -127,13 +130,6 @@ export function defaultPeriods(freqCode: ComtradeParams['freqCode'], now = new D
 }
 
 const periodsOf = (params: ComtradeParams) => params.periods ?? defaultPeriods(params.freqCode);
-
-// ---------------------------------------------------------------------------------------------------
-// Keys: header only, and never in a failure
-
-const KEY_HEADER = 'Ocp-Apim-Subscription-Key';
-
-const keyHeaders = (key: string | undefined): Record<string, string> => (key ? { [KEY_HEADER]: key } : {});
 
 // ---------------------------------------------------------------------------------------------------
 // The {count, data, error} envelope, streamed
@@ -275,7 +271,7 @@ const describeQuery = (p: ComtradeParams, period: string) =>
 function endpointUrl(ctx: Ctx, endpoint: 'get' | 'getDa', query: Record<string, string>): string {
   const { typeCode, freqCode, clCode } = ctx.params;
   const keyless = endpoint === 'get' ? 'preview' : endpoint;
-  const path = ctx.credentials.apiKey ? `data/v1/${endpoint}` : `public/v1/${keyless}`;
+  const path = ctx.http.authenticated ? `data/v1/${endpoint}` : `public/v1/${keyless}`;
   return `${ctx.baseUrl}/${path}/${typeCode}/${freqCode}/${clCode}?${new URLSearchParams(query)}`;
 }
 
@@ -302,21 +298,16 @@ export function dataUrl(ctx: Ctx, period: string, maxRecords: number): string {
   });
 }
 
-/** Streams one request's envelope; every failure leaves without the key. */
+/** Streams one request's envelope (the key, if any, is the HttpClient's to send and to mask). */
 async function* envelopeOf(ctx: Ctx, url: string, where: string, envelope: Envelope): AsyncGenerator<unknown> {
-  const key = ctx.credentials.apiKey;
-  try {
-    const res = await ctx.http.request(url, { headers: keyHeaders(key) });
-    yield* envelopeRecords(ctx.http.stream(res), where, envelope);
-    checkEnvelope(envelope, where);
-  } catch (err) {
-    throw withoutSecret(err, key);
-  }
+  const res = await ctx.http.request(url);
+  yield* envelopeRecords(ctx.http.stream(res), where, envelope);
+  checkEnvelope(envelope, where);
 }
 
-const PREVIEW_NOTICE =
+const previewNotice = (ctx: Ctx) =>
   'UN Comtrade: no subscription key configured, using the keyless preview API, which returns at most ' +
-  `${PREVIEW_ROW_CAP} rows per request. Store a key (data_source_configs.api_key_encrypted) for complete data.`;
+  `${PREVIEW_ROW_CAP} rows per request. Store a key (npm run tedi -- set-key ${ctx.sourceName}) for complete data.`;
 
 /** Record fields kept from the ~50 the API sends: what transform reads, plus identifying context. */
 const KEPT_FIELDS = [
@@ -349,7 +340,7 @@ export function slimRecord(record: unknown): unknown {
 }
 
 async function* fetchPeriod(ctx: Ctx, period: string): AsyncGenerator<unknown, number> {
-  const keyed = Boolean(ctx.credentials.apiKey);
+  const keyed = ctx.http.authenticated;
   const cap = keyed ? ctx.params.maxRecords : Math.min(PREVIEW_ROW_CAP, ctx.params.maxRecords);
   const where = `UN Comtrade ${keyed ? 'data' : 'preview'} (${describeQuery(ctx.params, period)})`;
   const envelope: Envelope = { fields: {}, data: 'missing' };
@@ -402,7 +393,7 @@ export const AvailabilityRowSchema = z.object({
  */
 function queryFingerprint(ctx: Ctx): string {
   const { periods: _periods, ...query } = ctx.params;
-  const mode = ctx.credentials.apiKey ? 'key' : 'preview';
+  const mode = ctx.http.authenticated ? 'key' : 'preview';
   return (
     crypto
       .createHash('sha256')
@@ -414,7 +405,7 @@ function queryFingerprint(ctx: Ctx): string {
 }
 
 async function probe(ctx: Ctx): Promise<ProbeResult> {
-  if (!ctx.credentials.apiKey) ctx.log(PREVIEW_NOTICE);
+  if (!ctx.http.authenticated) ctx.log(previewNotice(ctx));
   const { reporterCode } = ctx.params;
   const periods = [...periodsOf(ctx.params)].sort();
   const where = `UN Comtrade availability (reporter ${reporterCode}, periods ${periods.join(',')})`;
@@ -512,12 +503,14 @@ export function transformComtradeRecord(raw: unknown): ObservationRow[] {
 // ---------------------------------------------------------------------------------------------------
 // Connector
 
-export const comtradeConnector: Connector<ComtradeParams, unknown> = {
+export const comtradeConnector: Connector<ComtradeParams, unknown> & CredentialRule<ComtradeParams> = {
   name: 'un_comtrade',
   paramsSchema: ComtradeParamsSchema,
+  // Without a stored key the keyless preview answers (capped at 500 rows, marked): not a configuration error.
+  credentialOptional: () => true,
   probe,
   async *fetch(ctx) {
-    if (!ctx.credentials.apiKey) ctx.log(PREVIEW_NOTICE);
+    if (!ctx.http.authenticated) ctx.log(previewNotice(ctx));
     const periods = periodsOf(ctx.params);
     let total = 0;
     // One request per period: the API limits the span of one request, and a smaller result stays under the cap.

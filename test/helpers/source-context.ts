@@ -1,6 +1,7 @@
 // A SourceContext for connector unit tests: real HTTP over loopback, params through the connector's own
 // schema (defaults included), heartbeats and log lines captured for assertions.
 
+import type { SourceAuth } from '../../sources/kit/http/auth';
 import { HttpClient } from '../../sources/kit/http/http-client';
 import type { Connector, Credentials, EventInput, SourceContext } from '../../sources/kit/types';
 
@@ -11,7 +12,15 @@ export type TestSourceContext<P> = SourceContext<P> & {
 
 export function testSourceContext<P>(
   connector: Connector<P, unknown>,
-  opts: { baseUrl: string; params: unknown; credentials?: Credentials; event?: EventInput; timeoutMs?: number },
+  opts: {
+    baseUrl: string;
+    params: unknown;
+    credentials?: Credentials;
+    /** The source's auth as prepareSource resolves it from data_source_configs (sources/kit/http/auth.ts). */
+    auth?: SourceAuth;
+    event?: EventInput;
+    timeoutMs?: number;
+  },
 ): TestSourceContext<P> {
   const heartbeats: Record<string, unknown>[] = [];
   const logs: string[] = [];
@@ -25,6 +34,7 @@ export function testSourceContext<P>(
       sourceName: `${connector.name}-test`,
       rateLimitPerSecond: 1000,
       timeoutMs: opts.timeoutMs ?? 5000,
+      ...(opts.auth ? { auth: { scheme: opts.auth, baseUrl: opts.baseUrl } } : {}),
     }),
     heartbeat: (details) => void heartbeats.push(details),
     log: (message) => void logs.push(message),

@@ -42,11 +42,14 @@ beforeEach(() => {
   server.faults.clear();
 });
 
+/** With a key: the auth prepareSource resolves from the catalog's config (api_key, header Ocp-Apim-Subscription-Key). */
 function ctx(params: Record<string, unknown> = {}, apiKey?: string) {
   return testSourceContext(comtradeConnector, {
     baseUrl: server.url,
     params: { periods: PERIODS, ...params },
-    credentials: apiKey ? { apiKey } : {},
+    auth: apiKey
+      ? { type: 'api_key', location: 'header', param: 'Ocp-Apim-Subscription-Key', key: apiKey }
+      : { type: 'none' },
   });
 }
 

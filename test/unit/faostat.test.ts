@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { FailureType } from '../../lib/failures';
+import { NO_AUTH, type SourceAuth } from '../../sources/kit/http/auth';
 import { RowRejected } from '../../sources/kit/types';
 import {
   type FaostatParams,
@@ -56,17 +57,23 @@ beforeEach(() => {
   server.requests.length = 0;
 });
 
-function ctx(params: Record<string, unknown> = {}, credentials = {}): TestSourceContext<FaostatParams> {
+function ctx(params: Record<string, unknown> = {}, auth: SourceAuth = NO_AUTH): TestSourceContext<FaostatParams> {
   return testSourceContext(faostatConnector, {
     baseUrl: server.url,
     params: { bulkCatalogUrl: CATALOGUE, ...params },
-    credentials,
+    auth,
   });
 }
-const apiCtx = (params: Record<string, unknown> = {}, credentials: Record<string, string> = {}) =>
+/** The api route with the auth the catalog's config resolves to: bearer, from a login at auth/login. */
+const apiCtx = (params: Record<string, unknown> = {}, account: Partial<typeof FAOSTAT_ACCOUNT> = {}) =>
   ctx(
     { route: 'api', ...params },
-    { username: FAOSTAT_ACCOUNT.username, apiKey: FAOSTAT_ACCOUNT.password, ...credentials },
+    {
+      type: 'bearer_login',
+      loginUrl: `${server.url}/auth/login`,
+      username: account.username ?? FAOSTAT_ACCOUNT.username,
+      password: account.password ?? FAOSTAT_ACCOUNT.password,
+    },
   );
 
 /** The fixture's own answer with only the first half of its body: valid framing, broken content. */
@@ -365,7 +372,7 @@ describe('FAOSTAT api route', () => {
 
   test('bad credentials: a non-retryable failure saying how to set them, never the password', async () => {
     await assertFailure(
-      faostatConnector.probe(apiCtx({}, { apiKey: 'wrong-password' })),
+      faostatConnector.probe(apiCtx({}, { password: 'wrong-password' })),
       FailureType.SourceRejected,
       (f) => {
         assert.equal(f.nonRetryable, true);
@@ -376,15 +383,34 @@ describe('FAOSTAT api route', () => {
     );
   });
 
-  test('missing credentials are a configuration error naming what to set', async () => {
-    await assertFailure(faostatConnector.probe(ctx({ route: 'api' })), FailureType.ConfigurationError, (f) =>
-      assert.match(f.message, /api route needs an account, and no username is set\. Set the FAOSTAT account/),
-    );
-    await assertFailure(
-      collect(faostatConnector.fetch(ctx({ route: 'api' }, { username: 'a@b.org' }))),
-      FailureType.ConfigurationError,
-      (f) => assert.match(f.message, /no password is set/),
-    );
+  test('the api route with no auth configured is a configuration error naming what to set, before any request', async () => {
+    // (A bearer auth without its password or user name fails earlier, in prepareSource: test/unit/auth.test.ts.)
+    for (const run of [
+      () => faostatConnector.probe(ctx({ route: 'api' })),
+      () => collect(faostatConnector.fetch(ctx({ route: 'api' }))),
+    ]) {
+      await assertFailure(run(), FailureType.ConfigurationError, (f) => {
+        assert.match(f.message, /the FAOSTAT api route needs an account, and the source sends none/);
+        assert.match(f.message, /auth_type 'bearer' with bearer_login_url 'auth\/login'/);
+        assert.match(f.message, /npm run tedi -- set-key faostat-test --username/);
+      });
+    }
+    assert.equal(server.requests.length, 0);
+  });
+
+  test('one login for the probe and the fetch of one attempt (one client); the token goes only to the API', async () => {
+    const c = apiCtx();
+    await faostatConnector.probe(c);
+    await collect(faostatConnector.fetch(c));
+    const logins = server.requests.filter((r) => r.path === '/auth/login');
+    assert.equal(logins.length, 1);
+    const token = /^Bearer (.+)$/.exec(String(server.requests[1]?.headers.authorization))?.[1];
+    assert.ok(token);
+    for (const r of server.requests.slice(1)) {
+      assert.equal(r.headers.authorization, `Bearer ${token}`);
+      assert.ok(!r.body.includes(FAOSTAT_ACCOUNT.password), 'the password goes only to the login');
+    }
+    assert.ok(!c.logs.some((l) => l.includes(token) || l.includes(FAOSTAT_ACCOUNT.password)));
   });
 
   test('zero rows for the area filter is an empty snapshot (refused by the store guard, not here)', async () => {

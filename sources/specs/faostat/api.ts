@@ -1,18 +1,18 @@
-// FAOSTAT API route: since 2025 the API needs a (free) FAOSTAT account. Every call follows a login,
-// POST {base}/auth/login with a form body (username, password), answered with a Cognito-style
-// {"AuthenticationResult":{"AccessToken":…}}; a bad login is {"__type":"NotAuthorizedException",…} with
-// HTTP 400/401. The data answer {"metadata":…,"data":[{…}]} is parsed as a stream and only the records of
-// "data" are kept, one at a time. The account password is the source's API key: it only ever goes into the
-// login body, never into a message.
+// FAOSTAT API route: since 2025 the API needs a (free) FAOSTAT account: a login, POST {base}/auth/login
+// with a form body (username, password), answered with a Cognito-style {"AuthenticationResult":
+// {"AccessToken":…}} (a bad login is {"__type":"NotAuthorizedException",…} with HTTP 400/401), then every
+// call with that bearer token. The login and the token are not this module's business: the source's
+// configuration declares them (auth_type bearer, bearer_login_url 'auth/login', username, the password as
+// the stored key) and the HttpClient logs in once per activity attempt and sends the token
+// (sources/kit/http/auth.ts). The data answer {"metadata":…,"data":[{…}]} is parsed as a stream and only the
+// records of "data" are kept, one at a time.
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { ApplicationFailure } from '@temporalio/common';
 import parserStream from 'stream-json';
 import { pick } from 'stream-json/filters/pick.js';
 import { streamArray } from 'stream-json/streamers/stream-array.js';
 import { z } from 'zod';
-import { configurationError, FailureType, invalidPayload } from '../../../lib/failures';
-import { redactSecrets } from '../../../lib/redact';
+import { configurationError, invalidPayload } from '../../../lib/failures';
 import { decodeText } from '../../kit/encoding';
 import type { ProbeResult, SourceContext } from '../../kit/types';
 import { formatIssues } from '../../kit/zod-issues';
@@ -23,84 +23,25 @@ type Ctx = SourceContext<FaostatParams>;
 
 const LANGUAGE = 'en';
 
-const HOW_TO_SET_CREDENTIALS =
-  'Set the FAOSTAT account on the source config: data_source_configs.username = the account e-mail and its ' +
-  'API key (api_key_encrypted, sealed with TEDI_SECRET_KEY) = the account password; or set params.route to ' +
-  '"bulk", which needs no account.';
-
-const LoginSchema = z.object({ AuthenticationResult: z.object({ AccessToken: z.string().min(1) }) });
-const LoginErrorSchema = z.object({ __type: z.string().optional(), message: z.string().optional() });
 const DomainsSchema = z.object({ data: z.array(z.unknown()) });
 const DomainSchema = z.object({ code: z.string(), date_update: z.string().trim().min(1, 'is empty') });
 
-interface Account {
-  username: string;
-  password: string;
+/** The api route with no credential configured (auth_type none): say how to set the account up. */
+function requireAccount(ctx: Ctx): void {
+  if (ctx.http.authenticated) return;
+  throw configurationError(
+    `${ctx.sourceName}: the FAOSTAT api route needs an account, and the source sends none ` +
+      "(data_source_configs.auth_type is 'none'). Set auth_type 'bearer' with bearer_login_url 'auth/login', " +
+      `then store the account with \`npm run tedi -- set-key ${ctx.sourceName} --username <account e-mail>\` ` +
+      '(it reads the password as the key); or set params.route to "bulk", which needs no account.',
+  );
 }
-
-function account(ctx: Ctx): Account {
-  const { username, apiKey } = ctx.credentials;
-  if (!username || !apiKey) {
-    throw configurationError(
-      `${ctx.sourceName}: the FAOSTAT api route needs an account, and ${!username ? 'no username' : 'no password'} is set. ${HOW_TO_SET_CREDENTIALS}`,
-    );
-  }
-  return { username, password: apiKey };
-}
-
-/** Defence in depth: a server that echoes the request must not put the password into a message (any encoding). */
-function redact(text: string, secret: string): string {
-  return redactSecrets(text, [secret]);
-}
-
-function parseJson(text: string, where: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw invalidPayload(`${where} did not return JSON (starts with ${JSON.stringify(text.slice(0, 80))})`);
-  }
-}
-
-/** Logs in and returns the bearer token. */
-async function login(ctx: Ctx): Promise<string> {
-  const { username, password } = account(ctx);
-  const where = `FAOSTAT login ${ctx.baseUrl}/auth/login`;
-  const res = await ctx.http.request(`${ctx.baseUrl}/auth/login`, {
-    method: 'POST',
-    body: new URLSearchParams({ username, password }),
-    acceptStatuses: [400, 401, 403],
-  });
-  const text = redact(await ctx.http.readText(res), password);
-  if (!res.ok) {
-    const envelope = LoginErrorSchema.safeParse(
-      (() => {
-        try {
-          return JSON.parse(text);
-        } catch {
-          return null;
-        }
-      })(),
-    );
-    const reason = envelope.success
-      ? [envelope.data.__type, envelope.data.message].filter(Boolean).join(': ')
-      : text.slice(0, 200).replace(/\s+/g, ' ');
-    throw ApplicationFailure.nonRetryable(
-      `${where} refused the account (HTTP ${res.status}${reason ? `: ${reason}` : ''}). ${HOW_TO_SET_CREDENTIALS}`,
-      FailureType.SourceRejected,
-    );
-  }
-  const parsed = LoginSchema.safeParse(parseJson(text, where));
-  if (!parsed.success) throw invalidPayload(`${where}: unexpected answer: ${formatIssues(parsed.error)}`);
-  return parsed.data.AuthenticationResult.AccessToken;
-}
-
-const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
 /** Release date of the domain in the API's domain list: the API route's change signal. */
 export async function probeApi(ctx: Ctx): Promise<ProbeResult> {
-  const token = await login(ctx);
+  requireAccount(ctx);
   const url = `${ctx.baseUrl}/${LANGUAGE}/domains`;
-  const parsed = DomainsSchema.safeParse(await ctx.http.getJson(url, { headers: bearer(token) }));
+  const parsed = DomainsSchema.safeParse(await ctx.http.getJson(url));
   if (!parsed.success) throw invalidPayload(`FAOSTAT ${url}: not a {"data":[…]} body: ${formatIssues(parsed.error)}`);
   const code = ctx.params.datasetCode;
   const index = parsed.data.data.findIndex((d) => (d as { code?: unknown } | null)?.code === code);
@@ -134,10 +75,10 @@ interface Token {
 }
 
 export async function* fetchApi(ctx: Ctx): AsyncGenerator<unknown> {
-  const token = await login(ctx);
+  requireAccount(ctx);
   const url = apiDataUrl(ctx);
   const where = `FAOSTAT ${ctx.params.datasetCode} data ${url}`;
-  const res = await ctx.http.request(url, { headers: { ...bearer(token), accept: 'application/json' } });
+  const res = await ctx.http.request(url, { headers: { accept: 'application/json' } });
 
   // Network failures keep the HTTP client's typing (retryable); anything else while parsing is the payload's fault.
   let transportError: unknown;

@@ -62,7 +62,9 @@ const datasetCodeOf = (entry: unknown) => (entry as { DatasetCode?: unknown } | 
 export async function readBulkDataset(ctx: Ctx): Promise<BulkDataset> {
   const code = ctx.params.datasetCode;
   const url = resolveSourceUrl(ctx.baseUrl, ctx.params.bulkCatalogUrl);
-  const parsed = CatalogueSchema.safeParse(await ctx.http.getJson(url));
+  // The bulk route is keyless: the account configured for the api route never goes with it, even to a bulk
+  // mirror under the base URL (a relative bulkCatalogUrl), so a stored account cannot break it.
+  const parsed = CatalogueSchema.safeParse(await ctx.http.getJson(url, { anonymous: true }));
   if (!parsed.success) {
     throw invalidPayload(
       `FAOSTAT bulk catalogue ${url}: not a {"Datasets":{"Dataset":[…]}} body: ${formatIssues(parsed.error)}`,
@@ -110,7 +112,7 @@ export async function probeBulk(ctx: Ctx): Promise<ProbeResult> {
 
 /** Streams the response body to `file`, heartbeating as the bytes arrive. */
 async function download(ctx: Ctx, url: string, file: string): Promise<number> {
-  const res = await ctx.http.request(url);
+  const res = await ctx.http.request(url, { anonymous: true });
   let bytes = 0;
   let nextBeat = HEARTBEAT_BYTES;
   async function* counted() {

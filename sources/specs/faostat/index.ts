@@ -1,9 +1,11 @@
 // FAOSTAT (FAO's statistics; QCL = crops and livestock production). Two routes, chosen by params.route:
 //  - "bulk" (default, keyless): probe = the domain's DateUpdate|FileRows|FileSize in the bulk catalogue;
 //    fetch = the domain's normalized zip, streamed through a temporary file (see bulk.ts);
-//  - "api" (needs a FAOSTAT account): probe = the domain's date_update; fetch = /en/data/{domain} as JSON.
+//  - "api" (needs a FAOSTAT account, logged in by the HTTP client as the source's configuration says: auth_type
+//    bearer with bearer_login_url): probe = the domain's date_update; fetch = /en/data/{domain} as JSON.
 // Both yield records with the same columns, transformed by one schema into
 // seriesKey "<domain>|<area code>|<item code>|<element code>", period = the year.
+import type { CredentialRule } from '../../kit/http/auth';
 import type { Connector } from '../../kit/types';
 import { fetchApi, probeApi } from './api';
 import { fetchBulk, probeBulk } from './bulk';
@@ -13,9 +15,11 @@ import { transformFaostatRecord } from './transform';
 export { type FaostatParams, FaostatParamsSchema, resolveSourceUrl } from './params';
 export { transformFaostatRecord } from './transform';
 
-export const faostatConnector: Connector<FaostatParams, unknown> = {
+export const faostatConnector: Connector<FaostatParams, unknown> & CredentialRule<FaostatParams> = {
   name: 'faostat',
   paramsSchema: FaostatParamsSchema,
+  // The bulk route is keyless: an account is needed (and its absence a configuration error) only for "api".
+  credentialOptional: (params) => params.route === 'bulk',
   probe: (ctx) => (ctx.params.route === 'api' ? probeApi(ctx) : probeBulk(ctx)),
   fetch: (ctx) => (ctx.params.route === 'api' ? fetchApi(ctx) : fetchBulk(ctx)),
   transform: (raw, params) => transformFaostatRecord(raw, params),
