@@ -1,17 +1,20 @@
 // `tedi sources list|show`: the source catalog as stored, with what the catalog file adds (whether a
-// connector exists, why the cadence is what it is, what to configure). Secrets are never read back:
-// `show` says only whether an API key is set.
+// connector exists, why the cadence is what it is). How each source authenticates (data_source_configs
+// auth_type and its columns, sources/kit/http/auth.ts) is shown; secrets are never read back: both say
+// only whether a credential is stored.
 import type { Command } from 'commander';
 import { z } from 'zod';
 import type { CatalogEntry } from '../../catalog/load';
 import type { AppConfig } from '../../lib/config';
+import { describeAuthConfig } from '../../sources/kit/http/auth';
+import { budgetHost } from '../../sources/kit/http/rate-budget';
 import { findSource, jsonFlag, sourceName } from './args';
 import { withDatabase } from './context';
 import { validateArgs } from './errors';
 import { formatTime, JSON_HELP, printJson, printTable, renderFields, renderTable, yesNo } from './output';
 import { VERSION_COLUMNS, versionStatuses } from './versions';
 
-/** The catalog file's entries, for what the database does not keep (implemented, rationale, note). */
+/** The catalog file's entries, for what the database does not keep (implemented, rationale). */
 async function catalogEntries(config: AppConfig): Promise<Map<string, CatalogEntry>> {
   // Loaded on use: it brings every connector (see context.ts).
   const { catalog, catalogSettings } = await import('../../catalog/load');
@@ -27,23 +30,28 @@ export function registerSources(program: Command): void {
 
   sources
     .command('list')
-    .description('list sources: name, vertical, frequency, active, connector, implemented')
+    .description('list sources: name, vertical, frequency, active, connector, implemented, auth')
     .option('--json', JSON_HELP)
     .action(async (opts) => {
       const args = validateArgs(ListArgs, opts);
       await withDatabase(async (db, config) => {
         const entries = await catalogEntries(config);
-        const rows = (await db.prisma.dataSource.findMany({ orderBy: [{ vertical: 'asc' }, { name: 'asc' }] })).map(
-          (s) => ({
-            name: s.name,
-            vertical: s.vertical,
-            frequency: s.updateFrequency,
-            active: s.isActive,
-            connector: s.connector,
-            // A row the catalog file no longer lists has no connector to run.
-            implemented: entries.get(s.name)?.implemented ?? false,
-          }),
-        );
+        const sources = await db.prisma.dataSource.findMany({
+          include: { config: true },
+          orderBy: [{ vertical: 'asc' }, { name: 'asc' }],
+        });
+        const rows = sources.map((s) => ({
+          name: s.name,
+          vertical: s.vertical,
+          frequency: s.updateFrequency,
+          active: s.isActive,
+          connector: s.connector,
+          // A row the catalog file no longer lists has no connector to run.
+          implemented: entries.get(s.name)?.implemented ?? false,
+          // How requests authenticate (null: no config row yet), and whether a credential is stored.
+          auth: s.config?.authType ?? null,
+          apiKey: s.config?.apiKeyEncrypted ? 'set' : 'not set',
+        }));
         if (args.json) return printJson(rows);
         printTable(
           rows,
@@ -54,6 +62,7 @@ export function registerSources(program: Command): void {
             { header: 'ACTIVE', value: (r) => yesNo(r.active) },
             { header: 'CONNECTOR', value: (r) => r.connector },
             { header: 'IMPLEMENTED', value: (r) => (r.implemented ? 'yes' : 'not yet') },
+            { header: 'AUTH', value: (r) => `${r.auth ?? '-'}${r.apiKey === 'set' ? ' (key set)' : ''}` },
           ],
           'No sources: start TEDI once (`npm start`) to load the catalog.',
         );
@@ -71,6 +80,19 @@ export function registerSources(program: Command): void {
         const s = await findSource(db, args.source);
         const entry = (await catalogEntries(config)).get(s.name);
         const versions = await versionStatuses(db, { dataSourceId: s.id });
+        const datasets = await db.prisma.dataset.findMany({
+          where: { dataSourceId: s.id },
+          select: { slug: true, title: true },
+          orderBy: { slug: 'asc' },
+        });
+        // The shared budget of the base URL's host (host_rate_limits), if it has one.
+        let host: string | null = null;
+        try {
+          host = s.config ? budgetHost(s.config.baseUrl) : null;
+        } catch {
+          // not a URL: the source cannot run either; `base URL` shows it
+        }
+        const budget = host ? await db.prisma.hostRateLimit.findUnique({ where: { host } }) : null;
         // Picked field by field, so no secret can ride along with a future column.
         const shown = {
           name: s.name,
@@ -84,18 +106,26 @@ export function registerSources(program: Command): void {
           rationale: entry?.rationale ?? null,
           active: s.isActive,
           params: s.params,
-          note: entry?.note ?? null,
+          // data_sources.note, as the catalog file last wrote it.
+          note: s.note,
           updatedAt: s.updatedAt,
           config: s.config && {
             baseUrl: s.config.baseUrl,
             authType: s.config.authType,
+            apiKeyParam: s.config.apiKeyParam,
+            apiKeyIn: s.config.apiKeyIn,
+            bearerLoginUrl: s.config.bearerLoginUrl,
+            /** How requests carry the credential, in words (sources/kit/http/auth.ts). */
+            auth: describeAuthConfig(s.config),
             apiKey: s.config.apiKeyEncrypted ? 'set' : 'not set',
             username: s.config.username,
             rateLimitPerSecond: s.config.rateLimitPerSecond,
+            hostBudget: budget && { host: budget.host, requestsPerSecond: budget.requestsPerSecond, note: budget.note },
             timeoutMs: s.config.timeoutMs,
             maxRetries: s.config.maxRetries,
             updatedAt: s.config.updatedAt,
           },
+          datasets,
           versions,
         };
         if (args.json) return printJson(shown);
@@ -117,15 +147,28 @@ export function registerSources(program: Command): void {
             c
               ? renderFields([
                   ['base URL', c.baseUrl],
-                  ['auth', c.authType],
-                  ['API key', c.apiKey],
+                  ['auth', c.auth],
+                  [
+                    'API key',
+                    // With auth_type none the client sends nothing; only a connector that sends it itself uses it.
+                    c.apiKey === 'set' && c.authType === 'none' ? 'set (not sent by the client: auth none)' : c.apiKey,
+                  ],
                   ['username', c.username],
                   ['rate limit', `${Number(c.rateLimitPerSecond.toPrecision(3))} requests/s`],
+                  [
+                    'host budget',
+                    c.hostBudget
+                      ? `${c.hostBudget.host}: ${Number(c.hostBudget.requestsPerSecond.toPrecision(3))} requests/s` +
+                        `${c.hostBudget.note ? ` (${c.hostBudget.note})` : ''}`
+                      : `none for ${host ?? 'this base URL'}: held to the rate limit above`,
+                  ],
                   ['timeout', `${c.timeoutMs} ms`],
                   ['max retries', String(c.maxRetries)],
                   ['updated', formatTime(c.updatedAt)],
                 ])
               : '  none: restart TEDI (`npm start`) to create it from the catalog',
+            'datasets',
+            datasets.length ? renderFields(datasets.map((d) => [d.slug, d.title])) : '  none',
             'versions',
             versions.length ? renderTable(versions, VERSION_COLUMNS).replace(/^/gm, '  ') : '  none',
           ].join('\n'),

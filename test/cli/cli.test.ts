@@ -210,10 +210,9 @@ test('an unreachable server is explained and exits 1', async () => {
 });
 
 test('sources list --json: the catalog, World Bank active, the rest deactivated', async () => {
-  const sources = await json<{ name: string; active: boolean; implemented: boolean; connector: string }[]>([
-    'sources',
-    'list',
-  ]);
+  const sources = await json<
+    { name: string; active: boolean; implemented: boolean; connector: string; auth: string | null }[]
+  >(['sources', 'list']);
   const agriculture = sources.find((s) => s.name === 'world_bank_agriculture');
   assert.deepEqual(agriculture, {
     name: 'world_bank_agriculture',
@@ -222,14 +221,43 @@ test('sources list --json: the catalog, World Bank active, the rest deactivated'
     active: true,
     connector: 'world-bank',
     implemented: true,
+    auth: 'none',
+    apiKey: 'not set',
   });
+  assert.deepEqual(
+    sources.filter((s) => s.auth !== 'none').map((s) => [s.name, s.auth]),
+    [
+      ['faostat', 'bearer'],
+      ['un_comtrade', 'api_key'],
+    ],
+  );
   assert.ok(sources.length > 10);
   assert.deepEqual(
     sources.filter((s) => s.active).map((s) => s.connector),
     ['world-bank', 'world-bank', 'world-bank'],
   );
   const table = (await ok(['sources', 'list'])).stdout;
-  assert.match(table, /^NAME\s+VERTICAL\s+FREQUENCY\s+ACTIVE\s+CONNECTOR\s+IMPLEMENTED$/m);
+  assert.match(table, /^NAME\s+VERTICAL\s+FREQUENCY\s+ACTIVE\s+CONNECTOR\s+IMPLEMENTED\s+AUTH$/m);
+  assert.match(table, /^un_comtrade\s+business\s+quarterly\s+no\s+un_comtrade\s+yes\s+api_key$/m);
+});
+
+test('sources show: how the source authenticates, its stored note, its datasets by title, its host budget', async () => {
+  const comtrade = (await ok(['sources', 'show', 'un_comtrade'])).stdout;
+  assert.match(comtrade, /^ {2}auth: +api_key in header Ocp-Apim-Subscription-Key$/m);
+  assert.match(comtrade, /^ {2}API key: +not set$/m);
+  assert.match(comtrade, /^datasets\n {2}un_comtrade: UN Comtrade trade data$/m);
+  assert.match(comtrade, /^ {2}host budget: +none for \S+: held to the rate limit above$/m);
+  const faostat = await json<{ config: Record<string, unknown>; datasets: unknown[] }>(['sources', 'show', 'faostat']);
+  assert.equal(faostat.config.auth, 'bearer, token from a login at auth/login');
+  assert.deepEqual(
+    [faostat.config.authType, faostat.config.bearerLoginUrl, faostat.config.apiKeyParam],
+    ['bearer', 'auth/login', null],
+  );
+  assert.deepEqual(faostat.datasets, [{ slug: 'faostat', title: 'FAOSTAT crops and livestock production (QCL)' }]);
+  // data_sources.note, as the catalog wrote it.
+  const { note } = await app.db.prisma.dataSource.findUniqueOrThrow({ where: { name: 'unido' } });
+  const unido = await json<{ note: string | null }>(['sources', 'show', 'unido']);
+  assert.ok(note && unido.note === note);
 });
 
 test('trigger waits with progress, reports success; versions list then shows the revision, fresh', async () => {
