@@ -215,6 +215,31 @@ describe('un_comtrade', () => {
     assertNoKey(await historyText(String(log?.workflowId)), 'the failed workflow history');
     assertNoKey(searchable(log), 'the ingestion log');
   });
+
+  test('a misconfigured auth fails before any request, naming the column; the key is nowhere', async () => {
+    await setComtradeKey(KEY);
+    const where = { dataSource: { name: SOURCE } };
+    await h.db.prisma.dataSourceConfig.updateMany({ where, data: { apiKeyParam: null } });
+    const before = comtradeCalls.length;
+    try {
+      await assert.rejects(runIngestion(h, SOURCE), (err) => {
+        assert.ok(err instanceof WorkflowFailedError);
+        assert.match(
+          String(err.cause?.message),
+          /failed during probe: Source "un_comtrade": auth_type is api_key but data_source_configs\.api_key_param is empty/,
+        );
+        return true;
+      });
+    } finally {
+      await h.db.prisma.dataSourceConfig.updateMany({ where, data: { apiKeyParam: 'Ocp-Apim-Subscription-Key' } });
+      await setComtradeKey(null);
+    }
+    assert.equal(comtradeCalls.length, before, 'no request reached the API');
+    const log = (await logsOf(h, SOURCE)).at(-1);
+    assert.equal(log?.errorClass, 'ConfigurationError');
+    assertNoKey(await historyText(String(log?.workflowId)), 'the failed workflow history');
+    assertNoKey(searchable(log), 'the ingestion log');
+  });
 });
 
 describe('unido (file import)', () => {

@@ -105,11 +105,35 @@ describe('FAOSTAT ingestion', () => {
   test('the api route reads the same rows: a new token but identical content makes no revision', async () => {
     await setAccount(FAOSTAT_ACCOUNT.password);
     await setParams(FAOSTAT, { route: 'api', areas: ['53'] });
+    const before = requestsTo(FAOSTAT).length;
     const result = await runIngestion(h, FAOSTAT);
     assert.equal(result.status, 'no_change');
     assert.equal(result.recordsSkipped, 12);
     assert.equal((await versionOf(h, FAOSTAT)).currentRevision, 2);
     assert.equal((await versionOf(h, FAOSTAT)).lastProbeToken, '2025-06-30');
+    // The configured bearer login (data_source_configs), done by the HTTP client once per activity attempt:
+    // one for the probe, one for the fetch; every other request carries a token it got.
+    const requests = requestsTo(FAOSTAT).slice(before);
+    assert.deepEqual(
+      requests.map((r) => r.path.slice(FAOSTAT.length + 1)),
+      ['/auth/login', '/en/domains', '/auth/login', '/en/data/QCL'],
+    );
+    const tokens = requests
+      .map((r) => /^Bearer (.+)$/.exec(String(r.headers.authorization ?? ''))?.[1])
+      .filter(Boolean);
+    assert.equal(tokens.length, 2);
+    const log = (await logsOf(h, FAOSTAT)).at(-1);
+    const history = JSON.stringify(
+      await h.env.client.workflow.getHandle(String(log?.workflowId)).fetchHistory(),
+      (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString('utf8') : typeof v === 'bigint' ? v.toString() : v),
+    );
+    for (const secret of [...(tokens as string[]), FAOSTAT_ACCOUNT.password]) {
+      assert.ok(!history.includes(secret), 'a credential in the workflow history');
+      assert.ok(
+        !JSON.stringify(log, (_k, v) => (typeof v === 'bigint' ? String(v) : v)).includes(secret),
+        'in the log',
+      );
+    }
   });
 
   test('bad credentials fail at once, saying how to set them, without the password', async () => {
