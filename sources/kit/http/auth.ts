@@ -20,7 +20,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { configurationError, FailureType, invalidPayload } from '../../../lib/failures';
-import { redactUrl } from '../../../lib/redact';
+import { redactUrl, redactUrlsInText } from '../../../lib/redact';
 
 export type AuthType = 'none' | 'api_key' | 'bearer' | 'basic';
 export type ApiKeyLocation = 'header' | 'query';
@@ -131,7 +131,7 @@ export function resolveAuth(input: ResolveAuthInput): SourceAuth {
   }
   if (login !== null && !httpOrigin(loginUrlOf(baseUrl, login))) {
     throw configurationError(
-      `${prefix} with a login, but ${COLUMNS}.bearer_login_url ${JSON.stringify(login)} is neither an http(s) URL ` +
+      `${prefix} with a login, but ${COLUMNS}.bearer_login_url ${JSON.stringify(redactUrlsInText(login))} is neither an http(s) URL ` +
         `nor a path under base_url (e.g. 'auth/login'): fix it, or clear it if the stored key is the token itself.`,
     );
   }
@@ -198,7 +198,7 @@ export function describeAuthConfig(config: AuthConfig): string {
       return `api_key in ${config.apiKeyIn} ${config.apiKeyParam?.trim() || '(api_key_param not set)'}`;
     case 'bearer':
       return config.bearerLoginUrl?.trim()
-        ? `bearer, token from a login at ${config.bearerLoginUrl.trim()}`
+        ? `bearer, token from a login at ${redactUrlsInText(config.bearerLoginUrl.trim())}`
         : 'bearer (the stored key is the token)';
     case 'basic':
       return 'basic';
