@@ -31,3 +31,27 @@ export async function observationsAsOf(
   );
   return rows;
 }
+
+export interface StoredSeries {
+  seriesKey: string;
+  /** The named dimensions its key is made of (series.dimensions), null for a source that names none. */
+  dimensions: Record<string, string> | null;
+}
+
+/**
+ * The series of a dataset version, by key; with `where`, only those whose named dimensions include it,
+ * e.g. { country: "BEN" } (the GIN index on series.dimensions), so nobody parses keys to filter.
+ */
+export async function seriesOf(
+  pool: Pool,
+  datasetVersionId: number,
+  where?: Record<string, string>,
+): Promise<StoredSeries[]> {
+  const { rows } = await pool.query<StoredSeries>(
+    `SELECT series_key AS "seriesKey", dimensions FROM series
+      WHERE dataset_version_id = $1 AND ($2::jsonb IS NULL OR dimensions @> $2::jsonb)
+      ORDER BY series_key`,
+    [datasetVersionId, where ? JSON.stringify(where) : null],
+  );
+  return rows;
+}

@@ -99,10 +99,13 @@ export async function mergeStagedRevision(client: PoolClient, input: MergeInput)
   await client.query(`SET LOCAL work_mem = '${MERGE_WORK_MEM}'`);
   // Every series of the snapshot has its row (new keys are added; series are never deleted), so the rest
   // of the merge joins on integer ids. Inside the transaction: a refused snapshot leaves no series behind.
+  // Its named dimensions are derived from the key by the source's spec, so they are kept current in place
+  // (a spec that names them anew renames them), never versioned; an unchanged series is not written.
   const newSeries = await client.query(
-    `INSERT INTO series (dataset_version_id, series_key)
-     SELECT $1, k.series_key FROM (SELECT DISTINCT series_key FROM ${input.stagingTable}) k
-     ON CONFLICT (dataset_version_id, series_key) DO NOTHING`,
+    `INSERT INTO series AS s (dataset_version_id, series_key, dimensions)
+     SELECT $1, series_key, any_value(dimensions) FROM ${input.stagingTable} GROUP BY series_key
+     ON CONFLICT (dataset_version_id, series_key) DO UPDATE SET dimensions = EXCLUDED.dimensions
+      WHERE s.dimensions IS DISTINCT FROM EXCLUDED.dimensions`,
     [v],
   );
   await refreshStatisticsIfGrown(client, 'series', newSeries.rowCount ?? 0);

@@ -24,16 +24,17 @@ export const STAGING_COLUMNS = [
   'unit',
   'attributes',
   'row_hash',
+  'dimensions',
 ] as const;
 
 /** The column definitions of a staging table, in STAGING_COLUMNS order. */
 export const STAGING_TABLE_COLUMNS =
   'seq integer NOT NULL, record_seq integer NOT NULL, series_key text NOT NULL, period text NOT NULL, ' +
-  'value numeric, unit text, attributes jsonb, row_hash text NOT NULL';
+  'value numeric, unit text, attributes jsonb, row_hash text NOT NULL, dimensions jsonb';
 
 /** One canonical row as the spool file holds it: the staging row number, its raw record's number, the row. */
 export function stagingRow(seq: number, recordSeq: number, row: ObservationRow, hash: string): CopyValue[] {
-  return [seq, recordSeq, row.seriesKey, row.period, row.value, row.unit, row.attributes, hash];
+  return [seq, recordSeq, row.seriesKey, row.period, row.value, row.unit, row.attributes, hash, row.dimensions ?? null];
 }
 
 /** The staging table of one run: a readable prefix and a hash of the ingest key (ids can be long). */

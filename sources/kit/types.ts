@@ -15,6 +15,12 @@ export interface ObservationRow {
   unit: string | null;
   /** Source-specific extras (flags, labels, geometry...). Kept small: it is part of the row hash. */
   attributes: Record<string, unknown> | null;
+  /**
+   * The series' named dimensions, e.g. {indicator: "SL.UEM.TOTL.ZS", country: "BEN"}: what its key is made
+   * of (sources/kit/series-key.ts), stored once per series so consumers filter by country without parsing
+   * keys. Not part of the row hash: it is derived from the key, not data of the observation.
+   */
+  dimensions?: Record<string, string> | null;
 }
 
 /** What an operator hands to an on-event ingestion: a local file path or an http(s) URL. */

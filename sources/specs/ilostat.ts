@@ -19,6 +19,7 @@ import { codeList, codeListOr, sourceParams } from '../kit/params';
 import { cartesian } from '../kit/partitions';
 import { joinedToken, latestStamp } from '../kit/probe';
 import { compactAttributes, recordLabel } from '../kit/records';
+import { seriesIdentity } from '../kit/series-key';
 import type { ObservationRow, ProbeResult, SourceContext } from '../kit/types';
 
 // ---------------------------------------------------------------------------------------------------
@@ -155,9 +156,9 @@ const rowLabel = (raw: unknown) =>
   `ILOSTAT row ${recordLabel(raw, ['indicator', 'ref_area', 'sex', 'classif1', 'time'])}`;
 
 function rowsOf(r: z.output<typeof IlostatRowSchema>): ObservationRow[] {
-  const dims = DIMENSIONS.flatMap((d) => (r[d] === undefined ? [] : [r[d]]));
-  const seriesKey = [r.indicator, r.ref_area, ...dims].join('|');
-  return [{ seriesKey, period: r.time, value: r.obs_value, unit: null, attributes: compactAttributes(r, ATTRIBUTES) }];
+  const breakdown = DIMENSIONS.flatMap((d) => (r[d] === undefined ? [] : [[d, r[d]] as const]));
+  const series = seriesIdentity([['indicator', r.indicator], ['ref_area', r.ref_area], ...breakdown]);
+  return [{ ...series, period: r.time, value: r.obs_value, unit: null, attributes: compactAttributes(r, ATTRIBUTES) }];
 }
 
 export const ilostatConnector = defineSource({

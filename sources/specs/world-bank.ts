@@ -9,6 +9,7 @@ import { wholeCount } from '../kit/paging';
 import { boundedInt, codeList, codeListOr, sourceParams } from '../kit/params';
 import { compactAttributes, recordLabel } from '../kit/records';
 import { payloadOf, refuseOn } from '../kit/refusals';
+import { seriesIdentity } from '../kit/series-key';
 
 const POINT = String.raw`\d{4}(?:M(?:0[1-9]|1[0-2])|Q[1-4])?`; // 2012, 2012M01, 2012Q1
 const INDICATOR = { of: 'indicator codes', example: 'AG.PRD.CROP.XD', pattern: /^[A-Za-z0-9][A-Za-z0-9._-]*$/ };
@@ -28,7 +29,6 @@ export type WorldBankParams = z.output<typeof WorldBankParamsSchema>;
 export type WorldBankRequest = Pick<WorldBankParams, 'countries' | 'dateRange'> & { indicator: string };
 const describe = (r: WorldBankRequest) =>
   `World Bank indicator ${r.indicator} (countries ${r.countries.join(';')}${r.dateRange ? `, date ${r.dateRange}` : ''})`;
-
 const Meta = z.object({ page: wholeCount, pages: wholeCount, per_page: wholeCount, total: wholeCount });
 const Stamps = { sourceid: z.union([z.string(), z.number()]).nullish(), lastupdated: z.iso.date().nullable() };
 const Body = z.tuple([Meta.extend(Stamps), z.array(z.unknown()).nullable()]);
@@ -71,10 +71,10 @@ export const worldBankConnector = pagedJsonSource({
     }),
     label: (raw) => `World Bank record ${recordLabel(raw, ['indicator.id', 'countryiso3code', 'date'])}`,
     rows: (r) => {
-      const seriesKey = `${r.indicator.id}|${r.countryiso3code || r.country.id}`;
+      const series = seriesIdentity({ indicator: r.indicator.id, country: r.countryiso3code || r.country.id });
       const labels = { ...r, indicator: r.indicator.value, country: r.country.value };
       const attributes = compactAttributes(labels, ['indicator', 'country', 'obs_status', 'decimal']);
-      return [{ seriesKey, period: r.date, value: r.value, unit: r.unit || null, attributes }];
+      return [{ ...series, period: r.date, value: r.value, unit: r.unit || null, attributes }];
     },
   },
 });

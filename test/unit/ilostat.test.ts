@@ -246,6 +246,7 @@ describe('ILOSTAT transform', () => {
         value: '1.6',
         unit: null,
         attributes: { source: 'BA:1234 - ERI-ESI', note_source: 'R1:3902 - Break in series' },
+        dimensions: { indicator: 'UNE_DEAP_SEX_AGE_RT', ref_area: 'BEN', sex: 'SEX_T', classif1: 'AGE_YTHADULT_YGE15' },
       },
     ]);
   });

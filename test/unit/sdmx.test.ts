@@ -213,6 +213,7 @@ describe('SDMX connector over HTTP, recorded bodies', () => {
         unit: 'PT',
         // The empty OBS_STATUS, NOTE_*, UPPER_BOUND and LOWER_BOUND cells leave no attribute behind.
         attributes: { UNIT_MEASURE_TYPE: 'RT', UNIT_MULT: '0', SOURCE: 'LFS - Labour Force Survey', DECIMALS: '1' },
+        dimensions: { REF_AREA: 'ABW', FREQ: 'A', MEASURE: 'UNE_DEAP_RT', SEX: 'SEX_T', AGE: 'AGE_YTHADULT_YGE15' },
       },
       // line 3: …,ABW,A,UNE_DEAP_RT,SEX_M,AGE_YTHADULT_YGE15,2011,8.6,,RT,PT,0,…
       {
@@ -221,6 +222,7 @@ describe('SDMX connector over HTTP, recorded bodies', () => {
         value: '8.6',
         unit: 'PT',
         attributes: { UNIT_MEASURE_TYPE: 'RT', UNIT_MULT: '0', SOURCE: 'LFS - Labour Force Survey', DECIMALS: '1' },
+        dimensions: { REF_AREA: 'ABW', FREQ: 'A', MEASURE: 'UNE_DEAP_RT', SEX: 'SEX_M', AGE: 'AGE_YTHADULT_YGE15' },
       },
     ]);
   });
@@ -391,6 +393,13 @@ describe('SDMX connector over HTTP, recorded bodies', () => {
 
   /** The 39 observations of the ILO data message (3 series × 2010…2022), read off its series members. */
   const CHL = 'DF_EAP_DWAP_SEX_AGE_RT|CHL.A.EAP_DWAP_RT';
+  const SERIES_DIMENSIONS = {
+    REF_AREA: 'CHL',
+    FREQ: 'A',
+    MEASURE: 'EAP_DWAP_RT',
+    SEX: 'SEX_T',
+    AGE: 'AGE_YTHADULT_YGE15',
+  };
   const YEARS = Array.from({ length: 13 }, (_, i) => String(2010 + i));
   const VALUES: Record<string, string[]> = {
     // "0:0:0:0:0" (SEX_T): {"0":[58.69,…]} at byte 539 of the 1.0 body … {"12":[60.14,…]} at byte 4860
@@ -487,6 +496,7 @@ describe('SDMX connector over HTTP, recorded bodies', () => {
           OBS_STATUS: 'B',
           DECIMALS: '1',
         },
+        dimensions: SERIES_DIMENSIONS,
       });
       // {"1":[60.02,0,0,null,null,null,0,null,null]}: no break flags in 2011.
       assert.deepEqual(rows.find((r) => r.period === '2011' && r.seriesKey.includes('SEX_T'))?.attributes, {

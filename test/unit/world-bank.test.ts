@@ -131,6 +131,7 @@ describe('World Bank transform', () => {
         value: '104.5',
         unit: null,
         attributes: { indicator: 'Crop production index (2014-2016 = 100)', country: 'Benin', decimal: 0 },
+        dimensions: { indicator: 'AG.PRD.CROP.XD', country: 'BEN' },
       },
     ]);
   });

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
-import { observationsAsOf } from '../../activities/store/as-of';
+import { observationsAsOf, seriesOf } from '../../activities/store/as-of';
 import { jsonResponse } from '../fixtures/fixture-server';
 import { type Harness, startHarness } from '../helpers/harness';
 import { logsOf, runIngestion, stagingTablesLeft, versionOf } from '../helpers/ingest';
@@ -41,6 +41,22 @@ describe('ingestDatasetVersion', () => {
     assert.equal(log?.revision, 1);
     assert.ok(log?.finishedAt && log.durationMs !== null);
     assert.equal(await stagingTablesLeft(h.db.pool), 0, 'staging is cleaned up');
+  });
+
+  test('each series is stored once with its named dimensions; consumers filter by name, not by parsing keys', async () => {
+    const id = await h.versionId(SOURCE);
+    const all = await seriesOf(h.db.pool, id);
+    assert.ok(all.length > 0);
+    assert.deepEqual(
+      all.find((s) => s.seriesKey === SERIES),
+      { seriesKey: SERIES, dimensions: { indicator: 'AG.PRD.CROP.XD', country: 'BEN' } },
+    );
+    const crops = await seriesOf(h.db.pool, id, { indicator: 'AG.PRD.CROP.XD' });
+    assert.deepEqual(
+      crops.map((s) => s.seriesKey),
+      [SERIES],
+    );
+    assert.deepEqual(await seriesOf(h.db.pool, id, { country: 'TGO' }), [], 'no Togo series in a Benin source');
   });
 
   test('an unchanged probe is a no_change run: a log row, no new version, no data fetched', async () => {

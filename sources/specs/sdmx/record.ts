@@ -117,7 +117,9 @@ export function transformSdmxRecord(raw: unknown, p: Pick<SdmxParams, 'dataflow'
   for (const [name, value] of Object.entries(attributes)) if (value.trim() === '') delete attributes[name];
   return [
     {
+      // The SDMX key grammar after the dataflow (it is the standard's own key); the dimensions by DSD id.
       seriesKey: `${p.dataflow}|${r.dimensions.map(([, value]) => value).join('.')}`,
+      dimensions: Object.fromEntries(r.dimensions),
       period: r.period,
       value: r.value,
       unit,

@@ -1,0 +1,30 @@
+// Series identity: one rule for every source. A spec declares the dimensions a series is identified by,
+// in order (e.g. indicator, country); the series key is a fixed prefix (the dataset or domain, when the
+// source has several) followed by the dimension values, joined by "|"; the named dimensions are stored
+// with the series (series.dimensions) so consumers filter by name. A value holding "|" would make two
+// series share one key, so it is a rejected row, never a silent merge.
+import { RowRejected } from './types';
+
+export interface SeriesIdentity {
+  seriesKey: string;
+  dimensions: Record<string, string>;
+}
+
+/**
+ * The key and named dimensions of a series from its dimensions in declared order: pairs, or an object whose
+ * keys are in that order (names are identifiers, so JavaScript keeps their order).
+ */
+export function seriesIdentity(
+  named: ReadonlyArray<readonly [name: string, value: string]> | Readonly<Record<string, string>>,
+  prefix: readonly string[] = [],
+): SeriesIdentity {
+  const dimensions = Array.isArray(named) ? named : Object.entries(named);
+  for (const [name, value] of dimensions) {
+    if (value.includes('|'))
+      throw new RowRejected(`dimension ${name} is ${JSON.stringify(value)}: "|" separates key parts`);
+  }
+  return {
+    seriesKey: [...prefix, ...dimensions.map(([, value]) => value)].join('|'),
+    dimensions: Object.fromEntries(dimensions),
+  };
+}
