@@ -1,8 +1,10 @@
 // The audit trail and the schedule state: every ingestion run opens one IngestionLog row and closes it
 // with its outcome, and closing it applies the scheduling rules (next check, failure count, breaker)
-// in the same transaction, so the log and the schedule never disagree.
+// in the same transaction, so the log and the schedule never disagree. This module owns ingestion_logs:
+// every write to it (open, rejected rows, close, retention) is here.
 
 import { metricMeter } from '@temporalio/activity';
+import type { Database } from '../../lib/db';
 import { configurationError } from '../../lib/failures';
 import { type IngestionOutcome, recordIngestion } from '../../lib/monitoring/metrics';
 import { type Frequency, markChecked, type ScheduleState } from '../../lib/scheduling/frequency';
@@ -10,6 +12,36 @@ import type { ActivityDeps } from '../deps';
 import { dropStaging, stagingTableFor } from '../store/staging';
 import { currentIngestKey } from './ingest-key';
 import type { FinishInput, FinishSummary, IngestionPlan, Trigger, VersionRef } from './types';
+
+/** A rejected row as the log keeps it: its record number and why. */
+export interface RejectedRow {
+  row: number;
+  reason: string;
+}
+
+/** Puts a run's rejected rows (count and a sample) on its log row: never silently dropped. */
+export async function recordRejects(
+  db: Database,
+  logId: string,
+  rejected: number,
+  sample: RejectedRow[],
+): Promise<void> {
+  await db.prisma.ingestionLog.update({
+    where: { id: BigInt(logId) },
+    data: { recordsRejected: rejected, rejects: sample as unknown as object[] },
+  });
+}
+
+/** Deletes finished log rows older than `retentionDays` (the cleanup schedule); returns how many went. */
+export async function deleteOldLogs(db: Database, retentionDays: number, now?: string): Promise<number> {
+  const res = await db.pool.query(
+    `DELETE FROM ingestion_logs
+      WHERE started_at < coalesce($2::timestamptz, now()) - make_interval(days => $1)
+        AND status <> 'running'`,
+    [retentionDays, now ?? null],
+  );
+  return res.rowCount ?? 0;
+}
 
 export function auditLogActivities(deps: ActivityDeps) {
   const { prisma } = deps.db;

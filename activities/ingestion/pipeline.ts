@@ -21,6 +21,7 @@ import type { ActivityDeps } from '../deps';
 import { mergeStagedRevision, StagingMismatch } from '../store/merge-revision';
 import { SpoolWriter } from '../store/spool-writer';
 import { stageFromSpool, stagingRow, stagingTableFor } from '../store/staging';
+import { recordRejects } from './audit-log';
 import { ContentChecksum } from './content-checksum';
 import { guardDatabase } from './database-failure';
 import { currentIngestKey } from './ingest-key';
@@ -163,10 +164,7 @@ export function pipelineActivities(deps: ActivityDeps) {
 
         // Rejected rows go to the log with row number and reason, never silently dropped.
         if (rejected > 0) {
-          await deps.db.prisma.ingestionLog.update({
-            where: { id: BigInt(input.logId) },
-            data: { recordsRejected: rejected, rejects },
-          });
+          await recordRejects(deps.db, input.logId, rejected, rejects);
         }
         const maxRatio = input.maxRejectRatio ?? DEFAULT_MAX_REJECT_RATIO;
         if (tooManyRejects(rejected, records, maxRatio)) {

@@ -1,5 +1,6 @@
 // Housekeeping the seed ran as Celery tasks: old log rows out, reliability scores recomputed.
 import type { ActivityDeps } from '../deps';
+import { deleteOldLogs } from '../ingestion/audit-log';
 
 /** How many recent finished ingestions a reliability score looks at. */
 export const RELIABILITY_WINDOW = 20;
@@ -7,13 +8,7 @@ export const RELIABILITY_WINDOW = 20;
 export function maintenanceActivities(deps: ActivityDeps) {
   /** Deletes log rows older than `retentionDays`; returns how many went. */
   async function cleanupOldLogs(input: { retentionDays: number; now?: string }): Promise<{ deleted: number }> {
-    const res = await deps.db.pool.query(
-      `DELETE FROM ingestion_logs
-        WHERE started_at < coalesce($2::timestamptz, now()) - make_interval(days => $1)
-          AND status <> 'running'`,
-      [input.retentionDays, input.now ?? null],
-    );
-    return { deleted: res.rowCount ?? 0 };
+    return { deleted: await deleteOldLogs(deps.db, input.retentionDays, input.now) };
   }
 
   /**
