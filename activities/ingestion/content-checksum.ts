@@ -15,6 +15,19 @@ export class ContentChecksum {
     this.rows++;
   }
 
+  /** The running state, to carry over to a resumed attempt (heartbeat details). */
+  state(): { lanes: number[]; rows: number } {
+    return { lanes: Array.from(this.lanes), rows: this.rows };
+  }
+
+  /** A checksum that continues from `state`. */
+  static from(state: { lanes: number[]; rows: number }): ContentChecksum {
+    const checksum = new ContentChecksum();
+    checksum.lanes.set(state.lanes);
+    checksum.rows = state.rows;
+    return checksum;
+  }
+
   digest(): string {
     const sum = Array.from(this.lanes, (l) => l.toString(16).padStart(8, '0')).join('');
     return crypto.createHash('sha256').update(`tedi-content-v2:${this.rows}:${sum}`).digest('hex');

@@ -14,26 +14,31 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { PoolClient } from 'pg';
 import { FailureType } from '../../lib/failures';
 import { recordBytesFetched } from '../../lib/monitoring/metrics';
-import { makeSpoolDir, removeSpoolDir } from '../../sources/kit/spool';
+import { removeSpoolDir, runSpoolDir, sweepStaleRunSpoolDirs } from '../../sources/kit/spool';
 import type { EventInput } from '../../sources/kit/types';
 import { RowRejected } from '../../sources/kit/types';
 import type { ActivityDeps } from '../deps';
 import { mergeStagedRevision, StagingMismatch } from '../store/merge-revision';
 import { SpoolWriter } from '../store/spool-writer';
 import { stageFromSpool, stagingRow, stagingTableFor } from '../store/staging';
-import { recordRejects } from './audit-log';
+import { type RejectedRow, recordRejects } from './audit-log';
 import { ContentChecksum } from './content-checksum';
 import { guardDatabase } from './database-failure';
 import { currentIngestKey } from './ingest-key';
 import { asPayloadFailure } from './payload-failure';
 import { rowHash } from './row-hash';
 import { prepareSource, snapshotPolicyOf } from './source-context';
+import { attemptSpoolFile, resumableCheckpoint, type StageCheckpoint } from './stage-resume';
 import { assertStorable, unstorableReason } from './storable';
 import { testPoint } from './test-points';
 import type { LoadSummary, ProbeSummary, StageSummary } from './types';
 
 /** Rejected rows kept (row number + reason) in the log row. */
 const REJECT_SAMPLE = 50;
+/** Rejected rows a checkpoint carries over to a resumed attempt (heartbeat details stay small). */
+const CHECKPOINT_REJECTS = 10;
+/** A run's spool folder untouched this long belongs to a run that never came back: removed. */
+const STALE_STAGE_SPOOL_MS = 6 * 3600_000;
 /** Above this share of rejected rows the ingestion fails and the current revision stays as it is. */
 export const DEFAULT_MAX_REJECT_RATIO = 0.1;
 /** How often the load, one long transaction, tells Temporal its worker is alive (more often under a short timeout). */
@@ -111,23 +116,38 @@ export function pipelineActivities(deps: ActivityDeps) {
     return guardDatabase('fetch', async () => {
       const { ingestKey } = currentIngestKey();
       const { connector, ctx, bytesFetched } = await prepareSource(deps, input.datasetVersionId, input.event);
-      const checksum = new ContentChecksum();
-      const rejects: Array<{ row: number; reason: string }> = [];
-      let records = 0;
-      let rejected = 0;
+      // The same folder on every attempt of this run in this process, so a retry can resume (stage-resume.ts).
+      sweepStaleRunSpoolDirs('stage', STALE_STAGE_SPOOL_MS);
+      const dir = await runSpoolDir('stage', ingestKey);
+      const file = attemptSpoolFile(dir, activityInfo().attempt);
+      const resumed = resumableCheckpoint(activityInfo().heartbeatDetails, dir, file);
+      const checksum = resumed ? ContentChecksum.from(resumed.checksum) : new ContentChecksum();
+      const rejects: RejectedRow[] = resumed ? [...resumed.rejects] : [];
+      let records = resumed?.records ?? 0;
+      let rejected = resumed?.rejected ?? 0;
       const reject = (record: number, reason: string) => {
         rejected++;
         if (rejects.length < REJECT_SAMPLE) rejects.push({ row: record, reason: reason.slice(0, 300) });
       };
+      const spool = new SpoolWriter(file, resumed?.spool);
+      let checkpoint: StageCheckpoint | undefined = resumed ?? undefined;
       // Every heartbeat, the connector's per-page ones included, says how far the pass got, so
-      // `temporal workflow describe` and the CLI can show progress.
-      const fetchCtx = {
+      // `temporal workflow describe` and the CLI can show progress; each carries the last checkpoint.
+      const fetchCtx: typeof ctx = {
         ...ctx,
         heartbeat: (details: Record<string, unknown>) =>
-          ctx.heartbeat({ stage: 'fetch', ...details, records, rows: spool.rows, rejected }),
+          ctx.heartbeat({ stage: 'fetch', ...details, records, rows: spool.rows, rejected, resume: checkpoint }),
+        resume: resumed?.point,
+        checkpoint: async (point) => {
+          await spool.sync();
+          const at = { file: path.basename(file), bytes: spool.bytes, rows: spool.rows };
+          const sample = rejects.slice(0, CHECKPOINT_REJECTS);
+          checkpoint = { format: 1, point, spool: at, records, rejected, rejects: sample, checksum: checksum.state() };
+          fetchCtx.heartbeat({ checkpoint: point });
+        },
       };
-      const dir = await makeSpoolDir('snapshot');
-      const spool = new SpoolWriter(path.join(dir, 'rows.copy'));
+      if (resumed) ctx.log('resuming the fetch from the last checkpoint', { ...resumed.point, rows: spool.rows });
+      let keepForRetry = false;
       try {
         try {
           for await (const record of connector.fetch(fetchCtx)) {
@@ -157,7 +177,10 @@ export function pipelineActivities(deps: ActivityDeps) {
           }
           await spool.close();
         } catch (err) {
-          throw asPayloadFailure(err, ctx.sourceName);
+          const failure = asPayloadFailure(err, ctx.sourceName);
+          // A retry may resume from the checkpoint: keep what this attempt wrote, unless it cannot come back.
+          keepForRetry = checkpoint !== undefined && !(failure instanceof ApplicationFailure && failure.nonRetryable);
+          throw failure;
         } finally {
           recordBytesFetched(metricMeter, ctx.sourceName, bytesFetched());
         }
@@ -191,7 +214,7 @@ export function pipelineActivities(deps: ActivityDeps) {
         return { ...summary, stagingTable: table };
       } finally {
         spool.abandon();
-        await removeSpoolDir(dir);
+        if (!keepForRetry) await removeSpoolDir(dir);
       }
     });
   }

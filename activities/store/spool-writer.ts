@@ -13,9 +13,23 @@ export class SpoolWriter {
   private batch = '';
   private failure: Error | undefined;
   rows = 0;
+  /** Bytes handed to the file so far (all of them on disk once `sync` resolves). */
+  bytes = 0;
 
-  constructor(readonly file: string) {
-    this.out = fs.createWriteStream(file);
+  /**
+   * A new spool file, or, with `resumeAt`, the first `resumeAt.bytes` bytes (`resumeAt.rows` rows) of an
+   * existing one, kept, and the rest cut off: what an earlier attempt wrote up to its last checkpoint.
+   */
+  constructor(
+    readonly file: string,
+    resumeAt?: { bytes: number; rows: number },
+  ) {
+    if (resumeAt) {
+      fs.truncateSync(file, resumeAt.bytes);
+      this.bytes = resumeAt.bytes;
+      this.rows = resumeAt.rows;
+    }
+    this.out = fs.createWriteStream(file, { flags: resumeAt ? 'a' : 'w' });
     this.out.on('error', (err) => {
       this.failure = err;
     });
@@ -30,9 +44,24 @@ export class SpoolWriter {
 
   private async flush(): Promise<void> {
     if (this.failure) throw this.failure;
-    const ok = this.out.write(this.batch);
+    this.bytes += Buffer.byteLength(this.batch);
+    // Writes complete in order, so the last one's callback means the file holds every byte before it.
+    this.written = new Promise((resolve) => {
+      if (!this.out.write(this.batch, () => resolve())) this.drained = once(this.out, 'drain').then(() => undefined);
+    });
     this.batch = '';
-    if (!ok) await once(this.out, 'drain');
+    if (this.drained) await this.drained;
+    this.drained = undefined;
+  }
+
+  private written: Promise<void> = Promise.resolve();
+  private drained: Promise<void> | undefined;
+
+  /** Writes out everything buffered and waits until the file holds it (a checkpoint's `bytes` are real). */
+  async sync(): Promise<void> {
+    if (this.batch) await this.flush();
+    await this.written;
+    if (this.failure) throw this.failure;
   }
 
   async close(): Promise<void> {

@@ -41,12 +41,27 @@ export function defineSource<P, R>(spec: SourceSpec<P, R>): Connector<P, unknown
   };
 }
 
-/** A fetch that reads each partition of the params in turn (see partitions.ts). */
+/**
+ * A fetch that reads each partition of the params in turn (see partitions.ts). It checkpoints after each
+ * partition; resumed, it skips the partitions already read and hands the partition in progress its own
+ * point (`ctx.resume.paging`), so a page-numbered read continues after its last page.
+ */
 export function eachPartition<P, T>(
   partitionsOf: (params: P) => readonly T[],
   fetchPartition: (ctx: SourceContext<P>, partition: T) => AsyncIterable<unknown>,
 ): (ctx: SourceContext<P>) => AsyncIterable<unknown> {
   return async function* (ctx) {
-    for (const partition of partitionsOf(ctx.params)) yield* fetchPartition(ctx, partition);
+    const partitions = partitionsOf(ctx.params);
+    for (let i = ctx.resume?.partitions ?? 0; i < partitions.length; i++) {
+      const paging = i === ctx.resume?.partitions ? ctx.resume.paging : undefined;
+      const checkpoint = ctx.checkpoint;
+      const partitionCtx: SourceContext<P> = {
+        ...ctx,
+        resume: paging ? { partitions: i, paging } : undefined,
+        checkpoint: checkpoint && ((at) => checkpoint({ partitions: i, paging: at.paging })),
+      };
+      yield* fetchPartition(partitionCtx, partitions[i] as T);
+      await ctx.checkpoint?.({ partitions: i + 1 });
+    }
   };
 }

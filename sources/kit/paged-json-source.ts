@@ -57,6 +57,9 @@ export function pagedJsonSource<P, Q, R, M extends PageMeta>(spec: PagedJsonSpec
         describe: spec.describe(query),
         page: (n) => read(ctx, query, n, spec.pageSize(ctx.params)),
         onPage: (at) => ctx.heartbeat({ ...spec.key(query), ...at }),
+        resume: ctx.resume?.paging,
+        // The partition walker (eachPartition) puts its own partition number on the point.
+        checkpoint: ctx.checkpoint && ((paging) => ctx.checkpoint!({ partitions: 0, paging })),
       }),
     ),
     record: spec.record,

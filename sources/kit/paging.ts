@@ -7,6 +7,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { FailureType } from '../../lib/failures';
+import type { PagingPoint } from './types';
 
 /** What one page says about itself and holds. */
 export interface NumberedPage {
@@ -25,6 +26,10 @@ export interface PageNumberPaging {
   page(n: number): Promise<NumberedPage>;
   /** Progress after each page (heartbeat details). */
   onPage?(progress: { page: number; pages: number }): void;
+  /** Where an earlier attempt got to: pages 1..resume.pages are not read again. */
+  resume?: PagingPoint;
+  /** After each page, once all its records were handed out: the point to resume from. */
+  checkpoint?(at: PagingPoint): Promise<void>;
 }
 
 function changedWhilePaging(describe: string, detail: string): ApplicationFailure {
@@ -34,11 +39,14 @@ function changedWhilePaging(describe: string, detail: string): ApplicationFailur
   );
 }
 
-/** Every record of every page, in order; returns how many there were. */
+/**
+ * Every record of every page, in order; returns how many there were. Resumed, it starts after the last page
+ * read and keeps checking against what page 1 said then (a dataset that moved since fails the check).
+ */
 export async function* pageNumbered(paging: PageNumberPaging): AsyncGenerator<unknown, number> {
-  let first: NumberedPage | undefined;
-  let held = 0;
-  for (let n = 1; n <= (first?.pages ?? 1); n++) {
+  let first: Pick<NumberedPage, 'pages' | 'total' | 'version'> | undefined = paging.resume?.first;
+  let held = paging.resume?.held ?? 0;
+  for (let n = (paging.resume?.pages ?? 0) + 1; n <= (first?.pages ?? 1); n++) {
     const page = await paging.page(n);
     first ??= page;
     // An empty result may number itself page 0 of 0.
@@ -54,6 +62,8 @@ export async function* pageNumbered(paging: PageNumberPaging): AsyncGenerator<un
     paging.onPage?.({ page: n, pages: first.pages });
     held += page.records.length;
     yield* page.records;
+    const baseline = { pages: first.pages, total: first.total, version: first.version ?? null };
+    await paging.checkpoint?.({ pages: n, held, first: baseline });
   }
   if (held !== first?.total) {
     throw changedWhilePaging(paging.describe, `total ${first?.total}, the pages held ${held} records`);

@@ -46,6 +46,30 @@ export interface SourceContext<P> {
   /** Report progress; also lets Temporal deliver cancellation. */
   heartbeat(details: Record<string, unknown>): void;
   log(message: string, attrs?: Record<string, unknown>): void;
+  /**
+   * Where the previous attempt of this fetch got to (its last checkpoint), when the stage can resume it:
+   * the kit's partition and page walkers skip what was already read. Absent: start from the beginning.
+   */
+  resume?: ResumePoint;
+  /**
+   * Called by the kit's walkers after each completed partition or page, once every record before it was
+   * handed out: the stage makes everything read so far durable and remembers the point (heartbeat details).
+   */
+  checkpoint?(at: ResumePoint): Promise<void>;
+}
+
+/** A point a fetch can resume from: partitions fully read, and pages read of the next one. */
+export interface ResumePoint {
+  partitions: number;
+  /** Within partition `partitions` (0-based), the page-numbered read so far (paging.ts). */
+  paging?: PagingPoint;
+}
+
+/** How far a page-numbered read got: pages read, records held, and what page 1 said (the checks' baseline). */
+export interface PagingPoint {
+  pages: number;
+  held: number;
+  first: { pages: number; total: number; version: string | null };
 }
 
 export interface ProbeResult {

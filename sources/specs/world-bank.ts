@@ -27,22 +27,22 @@ export const WorldBankParamsSchema = sourceParams('World Bank', '{"indicators":[
 });
 export type WorldBankParams = z.output<typeof WorldBankParamsSchema>;
 export type WorldBankRequest = Pick<WorldBankParams, 'countries' | 'dateRange'> & { indicator: string };
-const describe = (r: WorldBankRequest) =>
-  `World Bank indicator ${r.indicator} (countries ${r.countries.join(';')}${r.dateRange ? `, date ${r.dateRange}` : ''})`;
+const query = (r: WorldBankRequest) =>
+  `indicator ${r.indicator} (countries ${r.countries.join(';')}${r.dateRange ? `, date ${r.dateRange}` : ''})`;
 const Meta = z.object({ page: wholeCount, pages: wholeCount, per_page: wholeCount, total: wholeCount });
 const Stamps = { sourceid: z.union([z.string(), z.number()]).nullish(), lastupdated: z.iso.date().nullable() };
 const Body = z.tuple([Meta.extend(Stamps), z.array(z.unknown()).nullable()]);
 const Refusal = z.tuple([z.object({ message: z.array(z.record(z.string(), z.unknown())).min(1) })]);
-const reasons = ([{ message }]: z.output<typeof Refusal>) => message.map((m) => Object.values(m).join(' '));
+const why = ([{ message }]: z.output<typeof Refusal>) =>
+  `${message.map((m) => Object.values(m).join(' ')).join('; ')}. Check the codes in the data source params.`;
 const Labelled = z.object({ id: z.string().min(1), value: z.string() });
 
 /** One parsed body: the error envelope → SourceRejected, anything off the format → InvalidPayload. */
 export function parseWorldBankPage(body: unknown, req: WorldBankRequest) {
-  const what = describe(req);
-  refuseOn(Refusal, body, (e) => `${what} was rejected: ${reasons(e).join('; ')}. Check the codes in the params`);
+  const what = `World Bank ${query(req)}`;
+  refuseOn(Refusal, body, (e) => `World Bank rejected ${query(req)}: ${why(e)}`);
   const [meta, records] = payloadOf(Body, body, `${what}: not a v2 [metadata, records] body`);
-  if (!records && meta.total > 0)
-    throw invalidPayload(`${what}: [1] (records) is null but metadata says total ${meta.total}`);
+  if (!records && meta.total > 0) throw invalidPayload(`${what}: [1] (records) is null, total ${meta.total}`);
   return { meta, records: records ?? [] };
 }
 
@@ -50,7 +50,7 @@ export const worldBankConnector = pagedJsonSource({
   name: 'world-bank',
   params: WorldBankParamsSchema,
   queries: (p) => p.indicators.map((indicator) => ({ indicator, countries: p.countries, dateRange: p.dateRange })),
-  describe,
+  describe: (q) => `World Bank ${query(q)}`,
   key: (q) => ({ indicator: q.indicator }),
   url: (ctx, q, page, size) =>
     `${ctx.baseUrl.replace(/\/+$/, '')}/country/${q.countries.map(encodeURIComponent).join(';')}/indicator/${encodeURIComponent(q.indicator)}` +

@@ -4,6 +4,7 @@ import { describe, test } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { FailureType } from '../../lib/failures';
+import { eachPartition } from '../../sources/kit/define-source';
 import { type NumberedPage, pageNumbered, wholeCount } from '../../sources/kit/paging';
 import { boundedInt, codeList, codeListOr, sourceParams } from '../../sources/kit/params';
 import { cartesian } from '../../sources/kit/partitions';
@@ -196,6 +197,73 @@ describe('records and refusals', () => {
         err instanceof ApplicationFailure &&
         err.type === FailureType.InvalidPayload &&
         /^Test body: data\[0\]: /.test(err.message),
+    );
+  });
+});
+
+describe('resume points', () => {
+  test('pageNumbered checkpoints after each page and, resumed, reads only the pages after the point', async () => {
+    const pages = [page(1, [1, 2]), page(2, [3, 4]), page(3, [5])];
+    const asked: number[] = [];
+    const points: unknown[] = [];
+    const read = (resume?: Parameters<typeof pageNumbered>[0]['resume']) =>
+      pageNumbered({
+        describe: 'Test query Q',
+        page: async (n) => {
+          asked.push(n);
+          return pages[n - 1]!;
+        },
+        resume,
+        checkpoint: async (at) => {
+          points.push(at);
+        },
+      });
+    const all: unknown[] = [];
+    for await (const r of read()) all.push(r);
+    assert.deepEqual(all, [1, 2, 3, 4, 5]);
+    const baseline = { pages: 3, total: 5, version: '2024-05-30' };
+    assert.deepEqual(points, [
+      { pages: 1, held: 2, first: baseline },
+      { pages: 2, held: 4, first: baseline },
+      { pages: 3, held: 5, first: baseline },
+    ]);
+    asked.length = 0;
+    const rest: unknown[] = [];
+    for await (const r of read({ pages: 2, held: 4, first: baseline })) rest.push(r);
+    assert.deepEqual(rest, [5]);
+    assert.deepEqual(asked, [3], 'pages 1 and 2 are not read again');
+    // A dataset that moved since the first attempt fails the check against what page 1 said then.
+    await assert.rejects(async () => {
+      for await (const _ of read({ pages: 2, held: 4, first: { ...baseline, total: 6 } })) void _;
+    }, /changed while paging/);
+  });
+
+  test('eachPartition skips the partitions read, hands the next one its paging point, checkpoints each', async () => {
+    const fetch = eachPartition(
+      () => ['a', 'b', 'c'],
+      async function* (ctx, part: string) {
+        yield `${part}:${ctx.resume?.paging?.pages ?? 0}`;
+        await ctx.checkpoint?.({
+          partitions: 0,
+          paging: { pages: 1, held: 1, first: { pages: 2, total: 2, version: null } },
+        });
+      },
+    );
+    const points: unknown[] = [];
+    const ctx = {
+      params: {},
+      resume: { partitions: 1, paging: { pages: 4, held: 8, first: { pages: 9, total: 18, version: null } } },
+      checkpoint: async (at: unknown) => {
+        points.push(at);
+      },
+    } as unknown as Parameters<typeof fetch>[0];
+    const got: unknown[] = [];
+    for await (const r of fetch(ctx)) got.push(r);
+    assert.deepEqual(got, ['b:4', 'c:0'], 'a is skipped; b resumes at its page 4; c starts afresh');
+    assert.deepEqual(
+      points.map((p) => (p as { partitions: number }).partitions),
+      [1, 2, 2, 3],
+      'a page point of b (1), b done (2), a page point of c (2), c done (3)',
     );
   });
 });
