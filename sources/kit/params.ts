@@ -13,7 +13,7 @@ export interface CodeListRule {
   pattern: RegExp;
   /** Said when an entry does not match, e.g. 'a code is letters, digits and dots'. */
   hint: string;
-  /** Codes are compared and sent upper-cased (ISO country codes). */
+  /** Codes are upper-cased, then checked, compared and sent (ISO country codes; "ag2" is "AG2"). */
   upperCase?: boolean;
   /** What one entry is called, with its article, in "lists … twice"; default "a code". */
   entry?: string;
@@ -26,11 +26,8 @@ export function codeListOr(field: string, rule: CodeListRule, fallback: string[]
 
 /** A non-empty list of distinct codes. */
 export function codeList(field: string, rule: CodeListRule) {
-  const text = z
-    .string({ error: `${field}: every entry must be a string such as "${rule.example}"` })
-    .trim()
-    .regex(rule.pattern, `${field}: ${rule.hint}`);
-  const entry = rule.upperCase ? text.transform((code) => code.toUpperCase()) : text;
+  const text = z.string({ error: `${field}: every entry must be a string such as "${rule.example}"` }).trim();
+  const entry = (rule.upperCase ? text.toUpperCase() : text).regex(rule.pattern, `${field}: ${rule.hint}`);
   return z
     .array(entry, { error: `${field} is required: give a list of ${rule.of}, e.g. ["${rule.example}"]` })
     .min(1, `${field} is empty: list at least one, e.g. ["${rule.example}"]`)

@@ -38,9 +38,17 @@ export function recordLabel(raw: unknown, paths: readonly string[]): string {
   return parts.length > 0 ? parts.join(' ') : (JSON.stringify(raw)?.slice(0, 80) ?? String(raw));
 }
 
-/** The record parsed by `schema`, or RowRejected naming the record (`label`) and the wrong fields. */
-export function validRecord<T>(schema: z.ZodType<T>, raw: unknown, label: () => string): T {
+/**
+ * The record parsed by `schema`, or RowRejected naming the record (`label`) and the wrong fields, as
+ * `describe` words them (default "path: issue; …"; a tabular row says `column "x": …`).
+ */
+export function validRecord<T>(
+  schema: z.ZodType<T>,
+  raw: unknown,
+  label: () => string,
+  describe: (error: z.ZodError) => string = formatIssues,
+): T {
   const parsed = schema.safeParse(raw);
-  if (!parsed.success) throw new RowRejected(`${label()}: ${formatIssues(parsed.error)}`);
+  if (!parsed.success) throw new RowRejected(`${label()}: ${describe(parsed.error)}`);
   return parsed.data;
 }

@@ -10,6 +10,14 @@ export interface SeriesIdentity {
   dimensions: Record<string, string>;
 }
 
+export interface SeriesKeyOptions {
+  /**
+   * Dimensions written "<name>:<value>" in the key: optional trailing ones (a breakdown only some rows
+   * have), which a bare position could not tell apart, e.g. UN Comtrade's "…|mot:2100|customs:C00".
+   */
+  tagged?: readonly string[];
+}
+
 /**
  * The key and named dimensions of a series from its dimensions in declared order: pairs, or an object whose
  * keys are in that order (names are identifiers, so JavaScript keeps their order).
@@ -17,14 +25,17 @@ export interface SeriesIdentity {
 export function seriesIdentity(
   named: ReadonlyArray<readonly [name: string, value: string]> | Readonly<Record<string, string>>,
   prefix: readonly string[] = [],
+  options: SeriesKeyOptions = {},
 ): SeriesIdentity {
   const dimensions = Array.isArray(named) ? named : Object.entries(named);
   for (const [name, value] of dimensions) {
     if (value.includes('|'))
       throw new RowRejected(`dimension ${name} is ${JSON.stringify(value)}: "|" separates key parts`);
   }
+  const part = ([name, value]: readonly [string, string]) =>
+    options.tagged?.includes(name) ? `${name}:${value}` : value;
   return {
-    seriesKey: [...prefix, ...dimensions.map(([, value]) => value)].join('|'),
+    seriesKey: [...prefix, ...dimensions.map(part)].join('|'),
     dimensions: Object.fromEntries(dimensions),
   };
 }

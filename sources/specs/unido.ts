@@ -17,17 +17,23 @@ import { z } from 'zod';
 import { configurationError, FailureType, invalidPayload } from '../../lib/failures';
 import { csvRecords } from '../kit/csv';
 import { canonicalDecimal, parseDecimal } from '../kit/decimal';
+import { defineSource } from '../kit/define-source';
 import { redactUrl } from '../kit/http/http-client';
 import { checksumOfLocation, isUrl, openLocation } from '../kit/open-location';
+import { codeListOr, sourceParams } from '../kit/params';
+import { cartesian } from '../kit/partitions';
+import { compactAttributes, recordLabel } from '../kit/records';
+import { payloadOf, refuseOn } from '../kit/refusals';
 import { withoutSecret } from '../kit/secrets';
-import { type Connector, type ObservationRow, type ProbeResult, RowRejected, type SourceContext } from '../kit/types';
-import { formatIssues } from '../kit/zod-issues';
+import { seriesIdentity } from '../kit/series-key';
+import { type ObservationRow, type ProbeResult, RowRejected, type SourceContext } from '../kit/types';
 
 // ---------------------------------------------------------------------------------------------------
 // Params
 
 const M49 = /^\d{1,3}$/;
-const PARAM_NAMES = 'mode, feedUrl, encoding, db, countries, variables, startYear, endYear';
+const COUNTRY = { of: 'M49 codes', example: '204', pattern: M49, hint: 'use M49 codes such as "204" (Benin)' };
+const VARIABLE = { of: 'INDSTAT variable codes', example: '20', pattern: /^\d{2}$/ };
 const Year = (name: string) =>
   z
     .number({ error: `${name} must be a year such as 2015` })
@@ -35,49 +41,29 @@ const Year = (name: string) =>
     .min(1950, `${name} must be 1950 or later`)
     .max(2100, `${name} must be 2100 or earlier`);
 
-export const UnidoParamsSchema = z
-  .strictObject(
-    {
-      // auto: the event's file, else feedUrl, else the legacy API when credentials are stored.
-      mode: z
-        .enum(['auto', 'file', 'legacy_api'], { error: 'mode must be "auto", "file" or "legacy_api"' })
-        .default('auto'),
-      feedUrl: z.string({ error: 'feedUrl must be a URL or a file path' }).trim().min(1, 'feedUrl is empty').optional(),
-      encoding: z.enum(['utf8', 'latin1'], { error: 'encoding must be "utf8" or "latin1"' }).default('utf8'),
-      // Legacy API only.
-      db: z.string({ error: 'db must be a database name' }).trim().min(1, 'db is empty').optional(),
-      countries: z
-        .array(z.string().trim().regex(M49, 'countries: use M49 codes such as "204" (Benin)'), {
-          error: 'countries must be a list of M49 codes, e.g. ["204"]',
-        })
-        .min(1, 'countries is empty: list at least one M49 code, e.g. ["204"]')
-        .default(['204']),
-      variables: z
-        .array(
-          z
-            .string()
-            .trim()
-            .regex(/^\d{2}$/, 'variables: use INDSTAT variable codes such as "20" (Value added)'),
-          {
-            error: 'variables must be a list of INDSTAT variable codes, e.g. ["20"]',
-          },
-        )
-        .min(1, 'variables is empty: list at least one variable code, e.g. ["20"]')
-        .default(['01', '04', '05', '14', '20']),
-      startYear: Year('startYear').default(2000),
-      endYear: Year('endYear').optional(),
-    },
-    {
-      error: (issue) =>
-        issue.code === 'unrecognized_keys'
-          ? `unknown parameter ${issue.keys.join(', ')}: the UNIDO connector takes ${PARAM_NAMES}`
-          : `params must be an object with ${PARAM_NAMES}`,
-    },
-  )
-  .refine((p) => p.endYear === undefined || p.endYear >= p.startYear, {
-    path: ['endYear'],
-    message: 'endYear is before startYear',
-  });
+export const UnidoParamsSchema = sourceParams('UNIDO', '{"mode":"file","feedUrl":"https://example.org/indstat.csv"}', {
+  // auto: the event's file, else feedUrl, else the legacy API when credentials are stored.
+  mode: z
+    .enum(['auto', 'file', 'legacy_api'], { error: 'mode must be "auto", "file" or "legacy_api"' })
+    .default('auto'),
+  feedUrl: z.string({ error: 'feedUrl must be a URL or a file path' }).trim().min(1, 'feedUrl is empty').optional(),
+  encoding: z.enum(['utf8', 'latin1'], { error: 'encoding must be "utf8" or "latin1"' }).default('utf8'),
+  // Legacy API only.
+  db: z.string({ error: 'db must be a database name' }).trim().min(1, 'db is empty').optional(),
+  countries: codeListOr('countries', COUNTRY, ['204']),
+  variables: codeListOr('variables', { ...VARIABLE, hint: 'use INDSTAT variable codes such as "20" (Value added)' }, [
+    '01',
+    '04',
+    '05',
+    '14',
+    '20',
+  ]),
+  startYear: Year('startYear').default(2000),
+  endYear: Year('endYear').optional(),
+}).refine((p) => p.endYear === undefined || p.endYear >= p.startYear, {
+  path: ['endYear'],
+  message: 'endYear is before startYear',
+});
 export type UnidoParams = z.output<typeof UnidoParamsSchema>;
 
 type Ctx = SourceContext<UnidoParams>;
@@ -162,37 +148,34 @@ export const UnidoRecordSchema = z
     message: 'the country is empty (no code, no name)',
   });
 
-function recordLabel(raw: unknown): string {
-  const r = (raw ?? {}) as Partial<UnidoRaw>;
-  const what = [r.countryCode ?? r.countryName, r.isic, r.variable].filter((p) => typeof p === 'string' && p !== '');
-  const where = typeof r.row === 'number' ? `row ${r.row}` : 'record';
-  return what.length > 0 ? `${where} (${what.join(' ')})` : `${where} ${JSON.stringify(raw)?.slice(0, 80)}`;
+/** "row 3 (204 Benin 10 Value added)", or "record …" for an API item, so a rejection says which one it was. */
+function unidoLabel(raw: unknown): string {
+  const row = (raw as Partial<UnidoRaw> | null)?.row;
+  const what = recordLabel(raw, ['countryCode', 'countryName', 'isic', 'variable']);
+  const where = typeof row === 'number' ? `row ${row}` : 'record';
+  return `UNIDO ${where} ${typeof raw === 'object' && raw !== null ? `(${what})` : what}`;
 }
 
-export function transformUnidoRecord(raw: unknown): ObservationRow[] {
-  const label = () => `UNIDO ${recordLabel(raw)}`;
-  const parsed = UnidoRecordSchema.safeParse(raw);
-  if (!parsed.success) throw new RowRejected(`${label()}: ${formatIssues(parsed.error)}`);
-  const r = parsed.data;
+/** One observation per year of a valid record; a year or a value that is not one rejects the record. */
+function rowsOf(r: z.output<typeof UnidoRecordSchema>): ObservationRow[] {
+  const label = unidoLabel(r);
   const country = canonicalCountry((r.countryCode ?? r.countryName) as string);
-  const seriesKey = `unido|${country}|${r.isic}|${canonicalVariable(r.variable)}`;
+  const series = seriesIdentity({ country, isic: r.isic, variable: canonicalVariable(r.variable) }, ['unido']);
+  const attributes = compactAttributes(r, ['isicDesc', 'countryName']);
   const entries = Object.entries(r.values);
-  if (entries.length === 0) throw new RowRejected(`${label()}: no year`);
+  if (entries.length === 0) throw new RowRejected(`${label}: no year`);
   return entries.map(([year, cell]) => {
-    if (!/^\d{4}$/.test(year)) throw new RowRejected(`${label()}: year ${JSON.stringify(year)} is not a year`);
+    if (!/^\d{4}$/.test(year)) throw new RowRejected(`${label}: year ${JSON.stringify(year)} is not a year`);
     let value: string | null | undefined;
     try {
       value = parseValue(cell);
     } catch (err) {
-      if (err instanceof RowRejected) throw new RowRejected(`${label()}: value for ${year}: ${err.message}`);
+      if (err instanceof RowRejected) throw new RowRejected(`${label}: value for ${year}: ${err.message}`);
       throw err;
     }
-    if (value === undefined) {
-      throw new RowRejected(`${label()}: value ${JSON.stringify(cell)} for ${year} is not a number`);
-    }
-    // Absent labels stay undefined: the row hash and the stored JSON both drop undefined keys.
-    const attributes = r.isicDesc || r.countryName ? { isicDesc: r.isicDesc, countryName: r.countryName } : null;
-    return { seriesKey, period: year, value, unit: r.unit ?? null, attributes };
+    if (value === undefined)
+      throw new RowRejected(`${label}: value ${JSON.stringify(cell)} for ${year} is not a number`);
+    return { ...series, period: year, value, unit: r.unit ?? null, attributes };
   });
 }
 
@@ -439,9 +422,12 @@ async function* fetchFile(ctx: Ctx, location: string): AsyncGenerator<UnidoRaw> 
 // Legacy REST API
 
 const LegacyEnvelopeSchema = z.object({
-  'api.responseStatus': z.union([z.number(), z.string()]).optional(),
-  'api.responseText': z.string().nullish(),
   data: z.array(z.unknown(), { error: 'expected an array' }).nullish(),
+});
+/** A status other than 200 is the API refusing the query (a refusal carries no data). */
+const LegacyRefusal = z.object({
+  'api.responseStatus': z.union([z.number(), z.string()]).refine((status) => Number(status) !== 200),
+  'api.responseText': z.string().nullish(),
 });
 
 const LegacyItemSchema = z
@@ -454,6 +440,32 @@ function rawOfApiItem(item: unknown): unknown {
   if (!parsed.success) return item;
   const { country, variable, isic, year, value } = parsed.data;
   return { countryCode: country, variable, isic, values: { [year ?? '']: value ?? null } } satisfies UnidoRaw;
+}
+
+interface LegacyQuery {
+  db: string;
+  username: string;
+  password: string;
+  end: string;
+}
+
+/** The items of one country and variable. */
+async function legacyItems(ctx: Ctx, q: LegacyQuery, cc: string, variable: string): Promise<unknown[]> {
+  const where = `UNIDO legacy API (db ${q.db}, country ${cc}, variable ${variable})`;
+  const body = await ctx.http.getJson(`${ctx.baseUrl}/rest/dbdata`, {
+    method: 'POST',
+    headers: { Username: q.username, Password: q.password },
+    body: new URLSearchParams({ db: q.db, cc, variable, start: String(ctx.params.startYear), end: q.end }),
+    // A data query, not a change: safe to send again.
+    idempotent: true,
+  });
+  refuseOn(LegacyRefusal, body, (r) =>
+    `${where} refused: ${r['api.responseStatus']} ${r['api.responseText'] ?? ''}`.trim(),
+  );
+  const { data } = payloadOf(LegacyEnvelopeSchema, body, where);
+  if (data === undefined) throw invalidPayload(`${where}: no "data" array in the answer`);
+  ctx.heartbeat({ country: cc, variable, records: data?.length ?? 0 });
+  return data ?? [];
 }
 
 async function* fetchLegacy(ctx: Ctx): AsyncGenerator<unknown> {
@@ -471,43 +483,23 @@ async function* fetchLegacy(ctx: Ctx): AsyncGenerator<unknown> {
         '(e.g. "INDSTAT 2 2015, ISIC Revision 3").',
     );
   }
-  const end = String(ctx.params.endYear ?? new Date().getUTCFullYear());
+  const query = { db, username, password, end: String(ctx.params.endYear ?? new Date().getUTCFullYear()) };
   let total = 0;
-  for (const cc of countries) {
-    for (const variable of variables) {
-      const where = `UNIDO legacy API (db ${db}, country ${cc}, variable ${variable})`;
-      try {
-        const body = await ctx.http.getJson(`${ctx.baseUrl}/rest/dbdata`, {
-          method: 'POST',
-          headers: { Username: username, Password: password },
-          body: new URLSearchParams({ db, cc, variable, start: String(startYear), end }),
-          // A data query, not a change: safe to send again.
-          idempotent: true,
-        });
-        const parsed = LegacyEnvelopeSchema.safeParse(body);
-        if (!parsed.success) throw invalidPayload(`${where}: ${formatIssues(parsed.error)}`);
-        const status = parsed.data['api.responseStatus'];
-        if (status !== undefined && Number(status) !== 200) {
-          throw ApplicationFailure.nonRetryable(
-            `${where} refused: ${status} ${parsed.data['api.responseText'] ?? ''}`.trim(),
-            FailureType.SourceRejected,
-          );
-        }
-        // Checked after the status: a refusal carries no data.
-        if (parsed.data.data === undefined) throw invalidPayload(`${where}: no "data" array in the answer`);
-        const items = parsed.data.data ?? [];
-        total += items.length;
-        ctx.heartbeat({ country: cc, variable, records: items.length });
-        for (const item of items) yield rawOfApiItem(item);
-      } catch (err) {
-        throw withoutSecret(err, password);
-      }
+  // Not eachPartition: "no data at all" is a fact about every partition, which a resumed walk would not see.
+  for (const { country, variable } of cartesian({ country: countries, variable: variables })) {
+    let items: unknown[];
+    try {
+      items = await legacyItems(ctx, query, country, variable);
+    } catch (err) {
+      throw withoutSecret(err, password);
     }
+    total += items.length;
+    for (const item of items) yield rawOfApiItem(item);
   }
   if (total === 0) {
     throw ApplicationFailure.nonRetryable(
       `UNIDO legacy API has no data for countries ${countries.join(', ')}, variables ${variables.join(', ')}, ` +
-        `${startYear}-${end} in "${db}": nothing to load. Check the params.`,
+        `${startYear}-${query.end} in "${db}": nothing to load. Check the params.`,
       FailureType.SourceRejected,
     );
   }
@@ -549,13 +541,17 @@ async function probe(ctx: Ctx): Promise<ProbeResult> {
   };
 }
 
-export const unidoConnector: Connector<UnidoParams, unknown> = {
+export const unidoConnector = defineSource({
   name: 'unido_indstat',
-  paramsSchema: UnidoParamsSchema,
+  params: UnidoParamsSchema,
   probe,
   async *fetch(ctx) {
     const route = routeOf(ctx);
     yield* route.kind === 'file' ? fetchFile(ctx, route.location) : fetchLegacy(ctx);
   },
-  transform: (raw) => transformUnidoRecord(raw),
-};
+  record: { schema: UnidoRecordSchema, label: unidoLabel, rows: rowsOf },
+});
+
+/** One raw record's observations (the params do not change them). */
+const DEFAULTS = UnidoParamsSchema.parse({});
+export const transformUnidoRecord = (raw: unknown) => unidoConnector.transform(raw, DEFAULTS);

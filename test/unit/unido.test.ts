@@ -144,6 +144,7 @@ describe('UNIDO file import', () => {
     assert.equal(rows.filter((r) => r.value === null).length, UNIDO_SAMPLE_NULLS);
     assert.deepEqual(rows[0], {
       seriesKey: 'unido|204|10|Value added',
+      dimensions: { country: '204', isic: '10', variable: 'Value added' },
       period: '2019',
       value: '212345678.5',
       unit: 'Current USD',
@@ -302,6 +303,7 @@ describe('UNIDO legacy API', () => {
     const rows = transformAll(records);
     assert.deepEqual(rows[0], {
       seriesKey: 'unido|204|15|Value added',
+      dimensions: { country: '204', isic: '15', variable: 'Value added' },
       period: '2010',
       value: '95000049',
       unit: null,
