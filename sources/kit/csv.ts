@@ -89,12 +89,21 @@ export async function* csvTable(
   return rows;
 }
 
+export interface RequiredColumnsOptions {
+  /** How the message lists the missing columns; default "column a" / "columns a, b". */
+  list?(missing: readonly string[]): string;
+}
+
 /** A header check that refuses a header lacking any of `required`, naming them and the header it got. */
-export function requireColumns(required: readonly string[], where: string): (names: string[]) => string[] {
+export function requireColumns(
+  required: readonly string[],
+  where: string,
+  opts: RequiredColumnsOptions = {},
+): (names: string[]) => string[] {
   return (names) => {
     const missing = required.filter((c) => !names.includes(c));
     if (missing.length > 0) {
-      const which = `column${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`;
+      const which = opts.list?.(missing) ?? `column${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`;
       throw invalidPayload(`${where}: the CSV header lacks ${which} (header: ${names.join(',').slice(0, 200)})`);
     }
     return names;

@@ -17,6 +17,8 @@ export interface CodeListRule {
   upperCase?: boolean;
   /** What one entry is called, with its article, in "lists … twice"; default "a code". */
   entry?: string;
+  /** An empty list is allowed and means this, e.g. "every area" (the messages say so); by default one entry at least. */
+  emptyMeans?: string;
 }
 
 /** A code list that may be left out, then `fallback` (e.g. the catalog's default country). */
@@ -24,23 +26,32 @@ export function codeListOr(field: string, rule: CodeListRule, fallback: string[]
   return codeList(field, rule).default(fallback);
 }
 
-/** A non-empty list of distinct codes. */
+/** A non-empty list of distinct codes (empty too, with `emptyMeans`). */
 export function codeList(field: string, rule: CodeListRule) {
   const text = z.string({ error: `${field}: every entry must be a string such as "${rule.example}"` }).trim();
   const entry = (rule.upperCase ? text.toUpperCase() : text).regex(rule.pattern, `${field}: ${rule.hint}`);
-  return z
-    .array(entry, { error: `${field} is required: give a list of ${rule.of}, e.g. ["${rule.example}"]` })
-    .min(1, `${field} is empty: list at least one, e.g. ["${rule.example}"]`)
-    .refine(noDuplicates, `${field} lists ${rule.entry ?? 'a code'} twice: remove the duplicate`);
+  const empty = rule.emptyMeans ? `; [] means ${rule.emptyMeans}` : '';
+  const list = z.array(entry, {
+    error: `${field} is required: give a list of ${rule.of}, e.g. ["${rule.example}"]${empty}`,
+  });
+  return (
+    rule.emptyMeans ? list : list.min(1, `${field} is empty: list at least one, e.g. ["${rule.example}"]`)
+  ).refine(noDuplicates, `${field} lists ${rule.entry ?? 'a code'} twice: remove the duplicate`);
+}
+
+export interface BoundedIntOptions {
+  /** What the number counts, written after each number in the messages, e.g. "km". */
+  unit?: string;
 }
 
 /** A whole number within bounds, e.g. a page size. */
-export function boundedInt(field: string, min: number, max: number, fallback: number) {
+export function boundedInt(field: string, min: number, max: number, fallback: number, opts: BoundedIntOptions = {}) {
+  const u = opts.unit ? ` ${opts.unit}` : '';
   return z
-    .number({ error: `${field} must be a number, e.g. ${fallback}` })
-    .int(`${field} must be a whole number, e.g. ${fallback}`)
-    .min(min, `${field} must be at least ${min} (default ${fallback})`)
-    .max(max, `${field} must be at most ${max} (default ${fallback})`)
+    .number({ error: `${field} must be a number, e.g. ${fallback}${u}` })
+    .int(`${field} must be a whole number, e.g. ${fallback}${u}`)
+    .min(min, `${field} must be at least ${min}${u} (default ${fallback}${u})`)
+    .max(max, `${field} must be at most ${max}${u} (default ${fallback}${u})`)
     .default(fallback);
 }
 

@@ -27,16 +27,32 @@ function at(raw: unknown, path: string): unknown {
   return value;
 }
 
+export interface LabelOptions {
+  /** Written between the parts; default " " ("/" makes an Overpass "way/42"). */
+  join?: string;
+}
+
 /**
  * Best-effort "X BJ 2020" of a raw record from the fields at `paths`, so a rejection says which row it
  * was even when the row is malformed; the record's first 80 characters when none of them is there.
+ * Paths given by name, e.g. {area: "Area Code", year: "Year"}, write each part "name value": "area 53 year 2020".
  */
-export function recordLabel(raw: unknown, paths: readonly string[]): string {
-  const parts = paths
-    .map((p) => at(raw, p))
-    .filter((v) => (typeof v === 'string' && v !== '') || typeof v === 'number');
-  return parts.length > 0 ? parts.join(' ') : (JSON.stringify(raw)?.slice(0, 80) ?? String(raw));
+export function recordLabel(
+  raw: unknown,
+  paths: readonly string[] | Readonly<Record<string, string>>,
+  opts: LabelOptions = {},
+): string {
+  const named = isPathList(paths) ? paths.map((p) => [undefined, p] as const) : Object.entries(paths);
+  const parts: string[] = [];
+  for (const [name, path] of named) {
+    const v = at(raw, path);
+    if ((typeof v === 'string' && v !== '') || typeof v === 'number') parts.push(name ? `${name} ${v}` : String(v));
+  }
+  return parts.length > 0 ? parts.join(opts.join ?? ' ') : (JSON.stringify(raw)?.slice(0, 80) ?? String(raw));
 }
+
+const isPathList = (paths: readonly string[] | Readonly<Record<string, string>>): paths is readonly string[] =>
+  Array.isArray(paths);
 
 /**
  * The record parsed by `schema`, or RowRejected naming the record (`label`) and the wrong fields, as
