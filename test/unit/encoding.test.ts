@@ -6,8 +6,8 @@ import { FailureType } from '../../lib/failures';
 import { csvRecords } from '../../sources/kit/csv';
 import { decodeText, EncodingParam, firstInvalidUtf8, type TextEncoding } from '../../sources/kit/encoding';
 import { HttpClient } from '../../sources/kit/http/http-client';
+import { arrayRecords } from '../../sources/kit/json-stream';
 import { type Envelope, envelopeRecords } from '../../sources/specs/comtrade';
-import { streamArrayMember } from '../../sources/specs/overpass/json-stream';
 import { startFixtureServer } from '../fixtures/fixture-server';
 import { assertFailure, collect } from '../helpers/assertions';
 
@@ -188,11 +188,11 @@ describe('JSON from APIs is strict UTF-8', () => {
       );
       await assertFailure(
         collect(
-          streamArrayMember(chunks(bad, size), {
-            arrayKey: 'elements',
-            keep: ['area'],
+          arrayRecords(chunks(bad, size), {
+            at: ['elements'],
+            keep: (key) => key === 'area',
             members: {},
-            label: 'Overpass tile 1/1',
+            where: 'Overpass tile 1/1',
           }),
         ),
         FailureType.InvalidPayload,
@@ -201,7 +201,12 @@ describe('JSON from APIs is strict UTF-8', () => {
     }
     const members: Record<string, unknown> = {};
     const items = await collect(
-      streamArrayMember(chunks(good, 1), { arrayKey: 'elements', keep: ['area'], members, label: 'Overpass tile 1/1' }),
+      arrayRecords(chunks(good, 1), {
+        at: ['elements'],
+        keep: (key) => key === 'area',
+        members,
+        where: 'Overpass tile 1/1',
+      }),
     );
     assert.deepEqual([members.area, items], [LABELS[0], [{ name: LABELS[3] }]]);
   });

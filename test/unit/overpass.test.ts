@@ -4,6 +4,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { FailureType } from '../../lib/failures';
+import { arrayRecords } from '../../sources/kit/json-stream';
 import { RowRejected } from '../../sources/kit/types';
 import {
   overpassConnector,
@@ -11,7 +12,6 @@ import {
   tileQuery,
   transformOverpassRecord,
 } from '../../sources/specs/overpass/connector';
-import { streamArrayMember } from '../../sources/specs/overpass/json-stream';
 import { BENIN_BBOX, type OverpassParams, OverpassParamsSchema, tiles } from '../../sources/specs/overpass/params';
 import {
   type FixtureHandler,
@@ -238,7 +238,7 @@ describe('Overpass connector over HTTP', () => {
     );
     override = () => jsonResponse({ osm3s: { timestamp_osm_base: '2024-05-30T12:00:00Z' }, elements: {} });
     await assertFailure(collect(overpassConnector.fetch(context())), FailureType.InvalidPayload, (f) =>
-      assert.match(f.message, /"elements" is not an array/),
+      assert.match(f.message, /elements is an object, expected an array/),
     );
   });
 
@@ -314,11 +314,12 @@ describe('Overpass body streaming', () => {
     for (const size of [1, 2, 3, 7, 64, body.length]) {
       const members: Record<string, unknown> = {};
       const items = await collect(
-        streamArrayMember(chunksOf(body, size), {
-          arrayKey: 'elements',
-          keep: ['osm3s', 'remark'],
+        arrayRecords(chunksOf(body, size), {
+          at: ['elements'],
+          numbers: 'number',
+          keep: (key) => key === 'osm3s' || key === 'remark',
           members,
-          label: 't',
+          where: 't',
         }),
       );
       assert.equal(items.length, 2, `chunk size ${size}`);
@@ -342,7 +343,13 @@ describe('Overpass body streaming', () => {
     });
     const members: Record<string, unknown> = {};
     const items = await collect(
-      streamArrayMember(chunksOf(text, 5), { arrayKey: 'elements', keep: ['keep'], members, label: 't' }),
+      arrayRecords(chunksOf(text, 5), {
+        at: ['elements'],
+        numbers: 'number',
+        keep: (key) => key === 'keep',
+        members,
+        where: 't',
+      }),
     );
     assert.deepEqual(items, [{ a: [1, { b: 2 }] }, 3]);
     assert.deepEqual(members, { keep: 'x' });
@@ -359,7 +366,7 @@ describe('Overpass body streaming', () => {
     for (const [text, message] of cases) {
       await assertFailure(
         collect(
-          streamArrayMember(chunksOf(text, 16), { arrayKey: 'elements', keep: [], members: {}, label: 'tile 1/1' }),
+          arrayRecords(chunksOf(text, 16), { at: ['elements'], numbers: 'number', where: 'tile 1/1', required: true }),
         ),
         FailureType.InvalidPayload,
         (f) => assert.match(f.message, message),
@@ -390,6 +397,7 @@ describe('Overpass transform', () => {
     assert.deepEqual(transform(way(square, { building: 'yes' })), [
       {
         seriesKey: 'osm|way/42',
+        dimensions: { element: 'way/42' },
         period: 'current',
         value: null,
         unit: null,

@@ -9,16 +9,13 @@
 // There is no paging: results are bounded by [timeout:]/[maxsize:], so a country is queried tile by tile.
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
-import { FailureType, invalidPayload } from '../../../lib/failures';
-import {
-  type Connector,
-  type ObservationRow,
-  type ProbeResult,
-  RowRejected,
-  type SourceContext,
-} from '../../kit/types';
-import { formatIssues } from '../../kit/zod-issues';
-import { streamArrayMember } from './json-stream';
+import { FailureType } from '../../../lib/failures';
+import { defineSource, eachPartition } from '../../kit/define-source';
+import { arrayRecords } from '../../kit/json-stream';
+import { compactAttributes, recordLabel } from '../../kit/records';
+import { payloadOf } from '../../kit/refusals';
+import { seriesIdentity } from '../../kit/series-key';
+import type { Connector, ProbeResult, SourceContext } from '../../kit/types';
 import { type BoundingBox, type OverpassParams, OverpassParamsSchema, type Selector, tiles } from './params';
 
 // ---------------------------------------------------------------------------------------------------
@@ -47,25 +44,24 @@ function interpreter(ctx: SourceContext<OverpassParams>, query: string): Promise
 // ---------------------------------------------------------------------------------------------------
 // Response envelope
 
-const Osm3sSchema = z.object({
-  // "All edits uploaded before this date are included"; also the probe's change signal.
-  timestamp_osm_base: z
-    .string()
-    .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/, 'expected a timestamp like 2024-05-30T12:00:00Z'),
+const EnvelopeSchema = z.object({
+  osm3s: z.object(
+    {
+      // "All edits uploaded before this date are included"; also the probe's change signal.
+      timestamp_osm_base: z
+        .string()
+        .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/, 'expected a timestamp like 2024-05-30T12:00:00Z'),
+    },
+    { error: (issue) => (issue.input === undefined ? 'no osm3s header before the elements' : undefined) },
+  ),
 });
 
 /** Members kept around the streamed elements. */
-const ENVELOPE_KEYS = ['osm3s', 'remark'] as const;
-type Envelope = Partial<Record<(typeof ENVELOPE_KEYS)[number], unknown>>;
+const ENVELOPE_KEYS = new Set(['osm3s', 'remark']);
+type Envelope = { osm3s?: unknown; remark?: unknown };
 
-function readOsm3s(envelope: Envelope, label: string): z.output<typeof Osm3sSchema> {
-  const parsed = Osm3sSchema.safeParse(envelope.osm3s);
-  if (!parsed.success) {
-    const where = envelope.osm3s === undefined ? 'no osm3s header before the elements' : formatIssues(parsed.error);
-    throw invalidPayload(`${label}: not an Overpass JSON body: osm3s: ${where}`);
-  }
-  return parsed.data;
-}
+const readOsm3s = (envelope: Envelope, label: string) =>
+  payloadOf(EnvelopeSchema, envelope, `${label}: not an Overpass JSON body`).osm3s;
 
 /** A `remark` means the server stopped early: what came before it is only part of the answer. */
 function failOnRemark(envelope: Envelope, label: string, elements: number): void {
@@ -123,7 +119,7 @@ export function slimElement(element: unknown, selectors: readonly Selector[], sn
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Connector
+// Probe and fetch
 
 async function probe(ctx: SourceContext<OverpassParams>): Promise<ProbeResult> {
   const label = `${ctx.sourceName} probe`;
@@ -138,51 +134,72 @@ async function probe(ctx: SourceContext<OverpassParams>): Promise<ProbeResult> {
   return { token: timestamp_osm_base, note: `timestamp_osm_base ${timestamp_osm_base}` };
 }
 
-async function* fetchTiles(ctx: SourceContext<OverpassParams>): AsyncGenerator<OverpassRecord> {
-  const grid = tiles(ctx.params.bbox, ctx.params.tileSize);
-  // Ids already yielded, per element type (node 1 and way 1 are different elements). An element crossing a
-  // tile edge comes back from both tiles; the load would keep one row anyway, but the counts would lie.
-  const seen = { node: new Set<number>(), way: new Set<number>() };
-  // The whole run is one snapshot: tiles read over minutes may straddle a month's end.
-  let snapshot: string | undefined;
-  let elements = 0;
-  let duplicates = 0;
-  for (const [i, tile] of grid.entries()) {
-    const label = `${ctx.sourceName} tile ${i + 1}/${grid.length} (${bboxText(tile)})`;
-    const res = await interpreter(ctx, tileQuery(ctx.params, tile));
-    const envelope: Envelope = {};
-    let inTile = 0;
-    const body = streamArrayMember(ctx.http.stream(res), {
-      arrayKey: 'elements',
-      keep: ENVELOPE_KEYS,
-      members: envelope,
-      label,
-    });
-    for await (const element of body) {
-      snapshot ??= readOsm3s(envelope, label).timestamp_osm_base.slice(0, 7);
-      inTile++;
-      const el = isObject(element) ? element : {};
-      const ids = el.type === 'node' || el.type === 'way' ? seen[el.type] : undefined;
-      if (ids && typeof el.id === 'number') {
-        if (ids.has(el.id)) {
-          duplicates++;
-          continue;
-        }
-        ids.add(el.id);
+/** One partition of a run: a tile of the params' bbox, numbered for messages and heartbeats. */
+interface Tile {
+  box: BoundingBox;
+  number: number;
+  of: number;
+}
+
+const tilesOf = (p: OverpassParams): Tile[] =>
+  tiles(p.bbox, p.tileSize).map((box, i, grid) => ({ box, number: i + 1, of: grid.length }));
+
+/** What one fetch carries from tile to tile. */
+interface Run {
+  /**
+   * Ids already yielded, per element type (node 1 and way 1 are different elements). An element crossing a
+   * tile edge comes back from both tiles; the load would keep one row anyway, but the counts would lie.
+   */
+  seen: { node: Set<number>; way: Set<number> };
+  /** The whole run is one snapshot: tiles read over minutes may straddle a month's end. */
+  snapshot: string | undefined;
+  elements: number;
+  duplicates: number;
+}
+
+async function* fetchTile(ctx: SourceContext<OverpassParams>, tile: Tile, run: Run): AsyncGenerator<OverpassRecord> {
+  const label = `${ctx.sourceName} tile ${tile.number}/${tile.of} (${bboxText(tile.box)})`;
+  const res = await interpreter(ctx, tileQuery(ctx.params, tile.box));
+  const envelope: Envelope = {};
+  const elements = arrayRecords(ctx.http.stream(res), {
+    at: ['elements'],
+    where: label,
+    numbers: 'number',
+    keep: (key) => ENVELOPE_KEYS.has(key),
+    members: envelope,
+    required: true,
+  });
+  let inTile = 0;
+  for await (const element of elements) {
+    run.snapshot ??= readOsm3s(envelope, label).timestamp_osm_base.slice(0, 7);
+    inTile++;
+    const el = isObject(element) ? element : {};
+    const ids = el.type === 'node' || el.type === 'way' ? run.seen[el.type] : undefined;
+    if (ids && typeof el.id === 'number') {
+      if (ids.has(el.id)) {
+        run.duplicates++;
+        continue;
       }
-      elements++;
-      yield slimElement(element, ctx.params.selectors, snapshot);
+      ids.add(el.id);
     }
-    // The remark comes after the elements: they are staged already, and this failure discards them
-    // (a retried fetch replaces the whole staging), so a partial answer is never loaded.
-    failOnRemark(envelope, label, inTile);
-    readOsm3s(envelope, label);
-    ctx.heartbeat({ tile: i + 1, tiles: grid.length, elements });
+    run.elements++;
+    yield slimElement(element, ctx.params.selectors, run.snapshot);
   }
-  ctx.log(elements === 0 ? 'Overpass returned no elements' : 'Overpass tiles fetched', {
-    tiles: grid.length,
-    elements,
-    duplicates,
+  // The remark comes after the elements: they are staged already, and this failure discards them
+  // (a retried fetch replaces the staging from its last checkpoint, the end of the previous tile), so a
+  // partial answer is never loaded.
+  failOnRemark(envelope, label, inTile);
+  readOsm3s(envelope, label);
+  ctx.heartbeat({ tile: tile.number, tiles: tile.of, elements: run.elements });
+}
+
+async function* fetchTiles(ctx: SourceContext<OverpassParams>): AsyncGenerator<unknown> {
+  const run: Run = { seen: { node: new Set(), way: new Set() }, snapshot: undefined, elements: 0, duplicates: 0 };
+  yield* eachPartition(tilesOf, (c, tile: Tile) => fetchTile(c, tile, run))(ctx);
+  ctx.log(run.elements === 0 ? 'Overpass returned no elements' : 'Overpass tiles fetched', {
+    tiles: tilesOf(ctx.params).length,
+    elements: run.elements,
+    duplicates: run.duplicates,
   });
 }
 
@@ -233,35 +250,44 @@ export function toGeometry(r: ValidRecord): Geometry {
   return area ? { type: 'Polygon', coordinates: [line] } : { type: 'LineString', coordinates: line };
 }
 
-export function transformOverpassRecord(raw: unknown): ObservationRow[] {
-  const parsed = RecordSchema.safeParse(raw);
-  if (!parsed.success) {
-    const r = isObject(raw) ? raw : {};
-    throw new RowRejected(`Overpass element ${String(r.type)}/${String(r.id)}: ${formatIssues(parsed.error)}`);
-  }
-  const r = parsed.data;
-  const hasTags = Object.keys(r.tags).length > 0;
-  return [
-    {
-      seriesKey: `osm|${r.type}/${r.id}`,
-      // A feature is not a time series: one period, so a feature that did not change between two monthly
-      // snapshots keeps its row (only edits, new and deleted features make the next revision). When the
-      // data was current is the revision's business: its probe token is the snapshot's timestamp_osm_base.
-      period: OSM_PERIOD,
-      value: null,
-      unit: null,
-      attributes: { kind: r.kind, ...(hasTags ? { tags: r.tags } : {}), geometry: toGeometry(r) },
-    },
-  ];
-}
-
-/** The single period of OpenStreetMap features (see transform). */
+/** The single period of OpenStreetMap features (see rows). */
 export const OSM_PERIOD = 'current';
 
-export const overpassConnector: Connector<OverpassParams, OverpassRecord> = {
+const overpassSource = defineSource({
   name: 'osm_overpass',
-  paramsSchema: OverpassParamsSchema,
+  params: OverpassParamsSchema,
   probe,
   fetch: fetchTiles,
-  transform: (raw) => transformOverpassRecord(raw),
-};
+  record: {
+    schema: RecordSchema,
+    label: (raw) => `Overpass element ${recordLabel(raw, ['type', 'id'], { join: '/' })}`,
+    rows: (r) => [
+      {
+        ...seriesIdentity({ element: `${r.type}/${r.id}` }, ['osm']),
+        // A feature is not a time series: one period, so a feature that did not change between two monthly
+        // snapshots keeps its row (only edits, new and deleted features make the next revision). When the
+        // data was current is the revision's business: its probe token is the snapshot's timestamp_osm_base.
+        period: OSM_PERIOD,
+        value: null,
+        unit: null,
+        attributes: compactAttributes({
+          kind: r.kind,
+          tags: Object.keys(r.tags).length > 0 ? r.tags : null,
+          geometry: toGeometry(r),
+        }),
+      },
+    ],
+  },
+  snapshot: {
+    // A fetch resumed after tile k has not seen the ids of tiles 1..k: an element on their common edge may be
+    // staged twice. Its two rows are identical when the server's answers are; a difference still fails.
+    duplicateKeys: 'collapse-identical',
+  },
+});
+
+/** The connector; its fetch yields OverpassRecords (the tests read them). */
+export const overpassConnector = overpassSource as Connector<OverpassParams, OverpassRecord>;
+
+const ANY_PARAMS = OverpassParamsSchema.parse({});
+/** One raw record's observations (transform reads no params). */
+export const transformOverpassRecord = (raw: unknown) => overpassConnector.transform(raw, ANY_PARAMS);

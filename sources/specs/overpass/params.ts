@@ -1,7 +1,7 @@
 // Params of the Overpass connector: an area as a bounding box, cut into tiles so that no single query
 // asks one server for a whole country, and the feature selectors queried in every tile.
-// Kept apart from the connector (zod only) so that the catalog can take its defaults from here.
 import { z } from 'zod';
+import { boundedInt, codeListOr, sourceParams } from '../../kit/params';
 
 export interface BoundingBox {
   south: number;
@@ -34,11 +34,10 @@ export const MAX_TILES = 5000;
 /**
  * `node[...]` or `way[...]` followed only by tag filters: the connector adds the bbox and `out geom`.
  * Relations are left out on purpose: their geometry comes per member and would need assembling into
- * multipolygons, which this connector does not do.
+ * multipolygons, which this connector does not do. The first filter's key (`["building"]`, `[building]`,
+ * `["highway"~"..."]` → building / highway) is captured: quoted (2) or not (3).
  */
-const SELECTOR = /^(node|way)((?:\[[^[\];]+\])+)$/;
-/** The first tag filter's key: `["building"]`, `[building]`, `["highway"~"..."]` → building / highway. */
-const FIRST_KEY = /^\[\s*(?:"([^"]+)"|([^\s"=!~\]]+))/;
+const SELECTOR = /^(node|way)\[\s*(?:"([^"[\];]+)"|([^\s"=!~[\];]+))[^[\];]*\](?:\[[^[\];]+\])*$/;
 
 export interface Selector {
   /** As written in the params. */
@@ -50,10 +49,17 @@ export interface Selector {
 
 export function parseSelector(ql: string): Selector | undefined {
   const match = SELECTOR.exec(ql.trim());
-  const key = match && FIRST_KEY.exec(match[2] ?? '');
-  if (!match || !key) return undefined;
-  return { ql: ql.trim(), type: match[1] as Selector['type'], key: key[1] ?? key[2] ?? '' };
+  if (!match) return undefined;
+  return { ql: ql.trim(), type: match[1] as Selector['type'], key: match[2] ?? match[3] ?? '' };
 }
+
+const SELECTOR_LIST = {
+  of: 'Overpass selectors',
+  example: 'way[building]',
+  pattern: SELECTOR,
+  hint: `an entry that is not node[...] or way[...] followed by tag filters cannot be queried, e.g. 'way["building"]' (relations are not supported)`,
+  entry: 'one',
+};
 
 const latitude = (name: string) =>
   z
@@ -81,58 +87,22 @@ const BboxSchema = z
     path: ['west'],
   });
 
-const PARAM_NAMES = 'bbox, tileSize, selectors, timeoutSeconds';
-
-export const OverpassParamsSchema = z
-  .strictObject(
-    {
-      bbox: BboxSchema.default(BENIN_BBOX),
-      tileSize: z
-        .number({ error: 'tileSize must be a number of degrees, e.g. 0.5' })
-        .positive('tileSize must be more than 0 degrees (default 0.5)')
-        .max(10, 'tileSize must be at most 10 degrees (default 0.5): Overpass answers big areas slowly or not at all')
-        .default(DEFAULT_OVERPASS_PARAMS.tileSize),
-      selectors: z
-        .array(
-          z
-            .string({ error: 'selectors: every entry must be a string such as \'way["building"]\'' })
-            .transform((ql, ctx) => {
-              const selector = parseSelector(ql);
-              if (!selector) {
-                ctx.addIssue({
-                  code: 'custom',
-                  message: `selectors: "${ql}" is not node[...] or way[...] followed by tag filters, e.g. 'way["building"]' (relations are not supported)`,
-                });
-                return z.NEVER;
-              }
-              return selector;
-            }),
-          { error: 'selectors must be a list of Overpass selectors, e.g. [\'way["building"]\']' },
-        )
-        .min(1, 'selectors is empty: list at least one, e.g. \'way["building"]\', or leave it out for the default')
-        .refine(
-          (list) => new Set(list.map((s) => s.ql)).size === list.length,
-          'selectors lists one twice: remove the duplicate',
-        )
-        .default(DEFAULT_SELECTORS.map((ql) => parseSelector(ql)!)),
-      timeoutSeconds: z
-        .number({ error: 'timeoutSeconds must be a number of seconds, e.g. 50' })
-        .int('timeoutSeconds must be a whole number of seconds')
-        .min(1, 'timeoutSeconds must be at least 1')
-        .max(3600, 'timeoutSeconds must be at most 3600')
-        .default(DEFAULT_OVERPASS_PARAMS.timeoutSeconds),
-    },
-    {
-      error: (issue) =>
-        issue.code === 'unrecognized_keys'
-          ? `unknown parameter ${issue.keys.join(', ')}: the Overpass connector takes ${PARAM_NAMES}`
-          : `params must be an object with ${PARAM_NAMES}, e.g. {"tileSize":0.5}`,
-    },
-  )
-  .refine((p) => tileGrid(p.bbox, p.tileSize).count <= MAX_TILES, {
-    error: `tileSize is too small for this bbox: more than ${MAX_TILES} tiles; use a larger tileSize`,
-    path: ['tileSize'],
-  });
+export const OverpassParamsSchema = sourceParams('Overpass', '{"tileSize":0.5}', {
+  bbox: BboxSchema.default(BENIN_BBOX),
+  tileSize: z
+    .number({ error: 'tileSize must be a number of degrees, e.g. 0.5' })
+    .positive('tileSize must be more than 0 degrees (default 0.5)')
+    .max(10, 'tileSize must be at most 10 degrees (default 0.5): Overpass answers big areas slowly or not at all')
+    .default(DEFAULT_OVERPASS_PARAMS.tileSize),
+  // The pattern admits exactly what parseSelector reads.
+  selectors: codeListOr('selectors', SELECTOR_LIST, DEFAULT_SELECTORS).transform((list) =>
+    list.map((ql) => parseSelector(ql) as Selector),
+  ),
+  timeoutSeconds: boundedInt('timeoutSeconds', 1, 3600, DEFAULT_OVERPASS_PARAMS.timeoutSeconds),
+}).refine((p) => tileGrid(p.bbox, p.tileSize).count <= MAX_TILES, {
+  error: `tileSize is too small for this bbox: more than ${MAX_TILES} tiles; use a larger tileSize`,
+  path: ['tileSize'],
+});
 export type OverpassParams = z.output<typeof OverpassParamsSchema>;
 
 /** Rows and columns of tiles over a bbox; a last, narrower row or column covers what is left. */
