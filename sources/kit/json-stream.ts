@@ -4,20 +4,22 @@
 // assembled value as soon as its last token has arrived, so a body of hundreds of MB is never held together.
 //
 //   arrayRecords  the items of one array member of the body (Comtrade and FAOSTAT `data`, Overpass
-//                 `elements`), with small members around it kept (Overpass `osm3s` before the items,
-//                 `remark` after them; Comtrade's `count` and `error`);
+//                 `elements`, a tabular file's `jsonPath`), with small members around it kept (Overpass
+//                 `osm3s` before the items, `remark` after them; Comtrade's `count` and `error`), or of a
+//                 body that is the array (`at: []`, a tabular file of rows);
 //   walkJson      the general walk, for bodies whose records are spread over paths (SDMX-JSON series).
 //
 // Numbers keep their text by default ("12.50", "1e21": no float rounding before the canonical decimal);
 // `numbers: 'number'` gives JS numbers (coordinates, ids). A body that is not JSON, not an object, empty or
-// cut off before its closing brace is an InvalidPayload naming it, never a silently shorter result; a
-// failure of the bytes themselves (a dropped connection) passes through as the HTTP client typed it.
+// cut off before its closing brace is an InvalidPayload naming it (its cause a JsonSyntaxError when the
+// bytes are not well-formed JSON), never a silently shorter result; a failure of the bytes themselves (a
+// dropped connection) passes through as the HTTP client typed it.
 // stream-json's bare tokenizer is called as a plain function on each decoded chunk, not through its Node
 // stream wrapper: pushing every token through an object-mode stream costs ~8x the parse itself.
 import Assembler from 'stream-json/assembler.js';
 import { jsonParser, type Token } from 'stream-json/parser.js';
 import { invalidPayload } from '../../lib/failures';
-import { decodeText } from './encoding';
+import { type DecodeOptions, decodeText } from './encoding';
 
 /** Where a value sits: member names and array indices from the root object, e.g. ["dataSets", 0, "series"]. */
 export type JsonPath = ReadonlyArray<string | number>;
@@ -38,9 +40,23 @@ export interface JsonVisitor<T> {
   close?(path: JsonPath, emit: (record: T) => void): void;
 }
 
+/**
+ * The cause of every failure of a body that is not well-formed JSON (not JSON, cut off, empty), so that a
+ * caller can tell it from well-formed JSON of another shape (tabular files: "is not a readable JSON file").
+ */
+export class JsonSyntaxError extends Error {
+  override name = 'JsonSyntaxError';
+}
+
 export interface JsonReadOptions {
-  /** Names the body in every failure, e.g. "Overpass tile 3/12". */
+  /** Names the body in every failure, e.g. "Overpass tile 3/12"; "" leaves that to the caller. */
   where: string;
+  /** What the body must be: an object (default), or an array (a file that is a list of rows). */
+  root?: 'object' | 'array';
+  /** The failure's reason for a body of another kind than `root` ("an object", "a JSON array", "a bare JSON value"). */
+  wrongRoot?(is: string): string;
+  /** How its bytes are text (encoding.ts); default strict UTF-8, as an API's JSON must be. A file passes its declared `encoding`. */
+  text?: Omit<DecodeOptions, 'where'>;
   /** What the body should be, said when it is not an object, e.g. "the {count, data, error} object". */
   expected?: string;
   /** "text" (default) or JS numbers. */
@@ -59,8 +75,9 @@ const DEPTH_CHANGE: Partial<Record<Token['name'], number>> = {
 const kindOf = (token: Token): JsonKind =>
   token.name === 'startObject' ? 'object' : token.name === 'startArray' ? 'array' : 'scalar';
 
-function failure(opts: JsonReadOptions, reason: string) {
-  return invalidPayload(`${opts.where}: ${reason}${opts.progress ? ` ${opts.progress()}` : ''}`);
+function failure(opts: JsonReadOptions, reason: string, syntax = false) {
+  const message = `${opts.where ? `${opts.where}: ` : ''}${reason}${opts.progress ? ` ${opts.progress()}` : ''}`;
+  return invalidPayload(message, syntax ? new JsonSyntaxError(reason) : undefined);
 }
 
 /** Per entered container: whether it is an array, its next index, the key of its current member. */
@@ -101,7 +118,7 @@ export async function* walkJson<T>(
       if (typeof result === 'symbol') return;
       tokens = result.values;
     } catch (err) {
-      throw failure(opts, `not valid JSON: ${(err as Error).message}`);
+      throw failure(opts, `not valid JSON: ${(err as Error).message}`, true);
     }
     for (const token of tokens) {
       if (skipDepth > 0) {
@@ -127,15 +144,14 @@ export async function* walkJson<T>(
         const frame = frames[frames.length - 1];
         const kind = kindOf(token);
         if (!frame) {
-          if (kind !== 'object') {
-            const is = kind === 'array' ? 'a JSON array' : 'a bare JSON value';
-            throw failure(
-              opts,
-              `the body is not a JSON object: it is ${is}${opts.expected ? `, expected ${opts.expected}` : ''}`,
-            );
+          const root = opts.root ?? 'object';
+          if (kind !== root) {
+            const is = kind === 'array' ? 'a JSON array' : kind === 'object' ? 'an object' : 'a bare JSON value';
+            const expected = opts.expected ? `, expected ${opts.expected}` : '';
+            throw failure(opts, opts.wrongRoot?.(is) ?? `the body is not a JSON ${root}: it is ${is}${expected}`);
           }
           started = true;
-          frames.push({ array: false, next: 0, key: '' });
+          frames.push({ array: kind === 'array', next: 0, key: '' });
           continue;
         }
         path.push(frame.array ? frame.next++ : frame.key);
@@ -160,15 +176,22 @@ export async function* walkJson<T>(
     }
   }
 
-  for await (const text of decodeText(bytes, { where: opts.where, json: true })) yield* feed(text);
+  for await (const text of decodeText(bytes, { ...(opts.text ?? { json: true }), where: opts.where })) {
+    yield* feed(text);
+  }
   yield* feed('');
-  if (!started) throw failure(opts, 'the body is empty');
-  if (!ended) throw failure(opts, 'not valid JSON: the body ends before its closing brace (truncated)');
+  if (!started) throw failure(opts, 'the body is empty', true);
+  if (!ended) {
+    const closing = opts.root === 'array' ? 'bracket' : 'brace';
+    throw failure(opts, `not valid JSON: the body ends before its closing ${closing} (truncated)`, true);
+  }
 }
 
 export interface ArrayRecordsOptions extends Omit<JsonReadOptions, 'progress'> {
-  /** Where the array is: member names from the root object, e.g. ["data"] or ["elements"]. */
+  /** Where the array is: member names from the root object, e.g. ["data"] or ["elements"]; [] for a body that is the array. */
   at: readonly string[];
+  /** The failure's reason when the value at `at` (the body, for []) is not an array; default "<at> is <found>, expected an array". */
+  notAnArray?(found: string): string;
   /** Which top-level members to assemble into `members` as they pass (each must be small); default none. */
   keep?(key: string, kind: JsonKind): boolean;
   /** Filled in with the kept members while the caller iterates (a member before the array is there at its first item). */
@@ -190,9 +213,14 @@ export async function* arrayRecords(
   opts: ArrayRecordsOptions,
 ): AsyncGenerator<unknown, ArrayRecordsEnd> {
   const { at } = opts;
-  const name = at.join('.');
+  const name = at.join('.') || 'the body';
   const end: ArrayRecordsEnd = { array: 'missing', records: 0 };
-  const read: JsonReadOptions = { ...opts, progress: () => `(after ${end.records} items of "${name}")` };
+  const notAnArray = (found: string) => opts.notAnArray?.(found) ?? `${name} is ${found}, expected an array`;
+  const read: JsonReadOptions = {
+    ...opts,
+    progress: () => `(after ${end.records} items of "${name}")`,
+    ...(at.length === 0 ? { root: 'array', wrongRoot: notAnArray } : {}),
+  };
   /** How far `path` runs along `at`: its length when it is a prefix of `at` (or `at` plus an index), else -1. */
   const along = (path: JsonPath) => {
     const n = Math.min(path.length, at.length);
@@ -204,7 +232,7 @@ export async function* arrayRecords(
       const depth = along(path);
       if (depth === at.length + 1) return 'assemble'; // an item
       if (depth === at.length) {
-        if (kind === 'object') throw failure(read, `${name} is an object, expected an array`);
+        if (kind === 'object') throw failure(read, notAnArray('an object'));
         if (kind === 'array') end.array = 'array';
         return kind === 'array' ? 'enter' : 'assemble';
       }
@@ -216,9 +244,12 @@ export async function* arrayRecords(
         end.records++;
         emit(value);
       } else if (path.length === at.length && along(path) === at.length) {
-        if (value !== null) throw failure(read, `${name} is ${JSON.stringify(value)}, expected an array`);
+        if (value !== null) throw failure(read, notAnArray(JSON.stringify(value)));
         end.array = 'null';
       } else if (opts.members) opts.members[path[0] as string] = value;
+    },
+    close(path) {
+      if (path.length === 0 && at.length === 0) end.array = 'array';
     },
   };
   yield* walkJson(bytes, visitor, read);

@@ -164,6 +164,7 @@ describe('tabular row schema and transform', () => {
     assert.deepEqual(tabularConnector.transform(row(good), params), [
       {
         seriesKey: 'BJ-1',
+        dimensions: { parcel_id: 'BJ-1' },
         period: '2021-03-14',
         value: '120.5',
         unit: 'm2',
@@ -179,7 +180,16 @@ describe('tabular row schema and transform', () => {
         row({ indicator: 'area_ha', commune: 'Abomey', year: 2023, value: null, unit: 'ha' }),
         multi,
       ),
-      [{ seriesKey: 'area_ha|Abomey', period: '2023', value: null, unit: 'ha', attributes: null }],
+      [
+        {
+          seriesKey: 'area_ha|Abomey',
+          dimensions: { indicator: 'area_ha', commune: 'Abomey' },
+          period: '2023',
+          value: null,
+          unit: 'ha',
+          attributes: null,
+        },
+      ],
     );
   });
 
@@ -250,6 +260,7 @@ describe('CSV files', () => {
     const rows = transformAll(params, records);
     assert.deepEqual(rows[9], {
       seriesKey: 'area_ha|Abomey|cassava',
+      dimensions: { indicator: 'area_ha', commune: 'Abomey', crop: 'cassava' },
       period: '2023-2024',
       value: null,
       unit: 'ha',
@@ -264,6 +275,7 @@ describe('CSV files', () => {
     const rows = transformAll(params, records);
     assert.deepEqual(rows[0], {
       seriesKey: 'BJ-LIT-0001',
+      dimensions: { parcel_id: 'BJ-LIT-0001' },
       period: '2021-03-14',
       value: '512.75',
       unit: 'm2',
@@ -390,6 +402,7 @@ describe('JSON files', () => {
     const rows = transformAll(params, records);
     assert.deepEqual(rows[1], {
       seriesKey: 'L-1002',
+      dimensions: { listing_id: 'L-1002' },
       period: '2024-05-28',
       value: '350000',
       unit: 'XOF',
@@ -409,9 +422,9 @@ describe('JSON files', () => {
     const text = '[{"k":"Sèmè","p":"2024","v":0.1},42,{"k":"b","p":"2024","v":1E2}]';
     const records = await read({ ...simple, encoding: 'latin1' }, tmpFile('rows.json', Buffer.from(text, 'latin1')));
     assert.deepEqual(transformAll(simple, records), [
-      { seriesKey: 'Sèmè', period: '2024', value: '0.1', unit: null, attributes: null },
+      { seriesKey: 'Sèmè', dimensions: { k: 'Sèmè' }, period: '2024', value: '0.1', unit: null, attributes: null },
       'row 2: expected an object of columns, got the value 42',
-      { seriesKey: 'b', period: '2024', value: '100', unit: null, attributes: null },
+      { seriesKey: 'b', dimensions: { k: 'b' }, period: '2024', value: '100', unit: null, attributes: null },
     ]);
   });
 
@@ -461,14 +474,23 @@ describe('XLSX files', () => {
     assert.deepEqual(transformAll(params, records), [
       {
         seriesKey: 'Cotonou|A',
+        dimensions: { commune: 'Cotonou', zone: 'A' },
         period: '2024',
         value: '150000',
         unit: 'XOF/m2',
         attributes: { land_use: 'residential' },
       },
-      { seriesKey: 'Cotonou|B', period: '2024', value: '75000', unit: 'XOF/m2', attributes: null },
+      {
+        seriesKey: 'Cotonou|B',
+        dimensions: { commune: 'Cotonou', zone: 'B' },
+        period: '2024',
+        value: '75000',
+        unit: 'XOF/m2',
+        attributes: null,
+      },
       {
         seriesKey: 'Porto-Novo|1',
+        dimensions: { commune: 'Porto-Novo', zone: '1' },
         period: '2024',
         value: '42000.5',
         unit: 'XOF/m2',
@@ -489,6 +511,7 @@ describe('XLSX files', () => {
     const [row] = transformAll(PARCELS, await read(PARCELS, file));
     assert.deepEqual(row, {
       seriesKey: 'P-1',
+      dimensions: { parcel_id: 'P-1' },
       period: '2023-01-15',
       value: '320.5',
       unit: 'm2',

@@ -3,13 +3,18 @@
 // and how its columns map to observations; a declared row schema validates every row with zod.
 //   probe     – sha256 of the file or feed body: the same file twice is no new version;
 //   fetch     – rows streamed from the file as {row, values}, only the declared columns kept;
-//   transform – row schema → one observation per row, or RowRejected naming the row and the column.
+//   transform – row schema → one observation per row, or RowRejected naming the row and the column; the
+//               series is identified by the seriesKey columns, each a dimension named after its column.
 
 import { ApplicationFailure } from '@temporalio/common';
 import { CsvError } from 'csv-parse';
 import { z } from 'zod';
 import { invalidPayload } from '../../../lib/failures';
+import { defineSource } from '../../kit/define-source';
+import { JsonSyntaxError } from '../../kit/json-stream';
 import { checksumOfLocation, requireLocation } from '../../kit/open-location';
+import { compactAttributes, recordLabel, validRecord } from '../../kit/records';
+import { seriesIdentity } from '../../kit/series-key';
 import { type Connector, type ObservationRow, RowRejected, type SourceContext } from '../../kit/types';
 import { declaredColumns, type TabularFormat, type TabularParams, TabularParamsSchema } from './params';
 import { readCsv } from './readers/csv';
@@ -55,8 +60,8 @@ async function* fetchRows(ctx: SourceContext<TabularParams>): AsyncGenerator<Tab
     }
   } catch (err) {
     source.check();
-    // A malformed CSV (typed by csvRecords, the parser's error as its cause): say how far it got.
-    if (err instanceof ApplicationFailure && err.cause instanceof CsvError) {
+    // A malformed CSV or JSON (typed by the kit's readers, the parser's error as its cause): say how far it got.
+    if (err instanceof ApplicationFailure && (err.cause instanceof CsvError || err.cause instanceof JsonSyntaxError)) {
       throw invalidPayload(
         `${where} is not a readable ${format.toUpperCase()} file (after ${row} rows): ${err.cause.message}`,
         err.cause,
@@ -84,43 +89,46 @@ async function* fetchRows(ctx: SourceContext<TabularParams>): AsyncGenerator<Tab
 const asText = (value: Value | undefined): string | null =>
   value === null || value === undefined ? null : String(value);
 
-export function transformTabularRecord(raw: unknown, params: TabularParams): ObservationRow[] {
-  const record = TabularRecordSchema.safeParse(raw);
-  if (!record.success) {
-    throw new RowRejected(`not a tabular row record: ${JSON.stringify(raw)?.slice(0, 80)}`);
-  }
-  const { row } = record.data;
-  if ('invalid' in record.data) throw new RowRejected(`row ${row}: ${record.data.invalid}`);
-  const parsed = compileRowSchema(params).safeParse(record.data.values);
-  if (!parsed.success) throw new RowRejected(`row ${row}: ${describeRowIssues(parsed.error)}`);
-  const cells = parsed.data;
+/** A staged row's observation: its cells by the declared row schema, mapped by params.columns. */
+function rowsOf(record: TabularRecord, params: TabularParams): ObservationRow[] {
+  const { row } = record;
+  if ('invalid' in record) throw new RowRejected(`row ${row}: ${record.invalid}`);
+  const cells = validRecord(compileRowSchema(params), record.values, () => `row ${row}`, describeRowIssues);
   const { seriesKey, period, value, unit, attributes } = params.columns;
-  // Attributes are part of the row hash: empty ones are left out rather than stored as null.
-  const kept = attributes.filter((c) => cells[c] !== null && cells[c] !== undefined).map((c) => [c, cells[c]]);
+  // Series-key and period columns are required by the params check, so these are never null.
+  const series = seriesIdentity(seriesKey.map((column) => [column, asText(cells[column]) ?? ''] as const));
   return [
     {
-      // Series-key and period columns are required by the params check, so these are never null.
-      seriesKey: seriesKey.map((c) => asText(cells[c])).join('|'),
+      ...series,
       period: asText(cells[period]) ?? '',
       value: value === undefined ? null : asText(cells[value]),
       unit: unit === undefined ? null : typeof unit === 'string' ? asText(cells[unit]) : unit.constant,
-      attributes: kept.length > 0 ? Object.fromEntries(kept) : null,
+      // Attributes are part of the row hash: empty ones are left out rather than stored as null.
+      attributes: compactAttributes(cells, attributes),
     },
   ];
 }
 
-export const tabularConnector: Connector<TabularParams, TabularRecord> = {
+/** Its fetch stages TabularRecords (fetchRows), which is what its type says of them. */
+export const tabularConnector = defineSource({
   name: 'tabular_file',
-  paramsSchema: TabularParamsSchema,
+  params: TabularParamsSchema,
   async probe(ctx) {
     const location = requireLocation(ctx, ctx.params.feedUrl);
     const checksum = await checksumOfLocation(ctx, location);
     return { token: checksum, note: `sha256 ${checksum.slice(0, 12)} of ${describeLocation(location)}` };
   },
   fetch: fetchRows,
-  transform: transformTabularRecord,
+  record: {
+    schema: TabularRecordSchema,
+    label: (raw) => `not a tabular row record: ${recordLabel(raw, ['row'])}`,
+    rows: rowsOf,
+  },
   snapshot: {
     emptyHint: (params) =>
       `the file has no data rows (${params.format ? NO_ROWS_HINT[params.format] : Object.values(NO_ROWS_HINT).join('; or ')})`,
   },
-};
+}) as Connector<TabularParams, TabularRecord>;
+
+/** One staged row's observations under `params`. */
+export const transformTabularRecord = (raw: unknown, params: TabularParams) => tabularConnector.transform(raw, params);

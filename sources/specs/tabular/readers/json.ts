@@ -1,12 +1,7 @@
-// JSON rows streamed with stream-json: the array at params.jsonPath (a top-level array by default) is
-// read element by element, never parsed whole. Numbers are kept as their source text, so "0.1" stays
-// exactly 0.1 and big integers keep their digits.
-import { pipeline, Readable } from 'node:stream';
-import { parser } from 'stream-json';
-import { pick } from 'stream-json/filters/pick.js';
-import { streamArray } from 'stream-json/streamers/stream-array.js';
-import { invalidPayload } from '../../../../lib/failures';
-import { decodeText } from '../../../kit/encoding';
+// JSON rows through the kit's streamed reader (sources/kit/json-stream.ts): the array at params.jsonPath
+// (the body itself by default) is read element by element, never parsed whole. Numbers are kept as their
+// source text, so "0.1" stays exactly 0.1 and big integers keep their digits.
+import { arrayRecords } from '../../../kit/json-stream';
 import type { Cell } from '../row-schema';
 import { pickCells, type Reader, type ReadRow } from './row';
 
@@ -20,7 +15,7 @@ function cellOf(value: unknown): Cell | undefined {
 
 function rowOf(element: unknown, columns: string[]): ReadRow {
   if (element === null || typeof element !== 'object' || Array.isArray(element)) {
-    // Numbers arrive as their text (numberAsString), so a scalar is shown as is.
+    // Numbers arrive as their text, so a scalar is shown as is.
     const what = Array.isArray(element) ? 'an array' : `the value ${String(element).slice(0, 40)}`;
     return { invalid: `expected an object of columns, got ${what}` };
   }
@@ -29,23 +24,16 @@ function rowOf(element: unknown, columns: string[]): ReadRow {
 }
 
 export const readJson: Reader = async function* (bytes, { params, columns }) {
-  // JSON must be UTF-8, but exports are not always: the one encoding rule (BOM, strict UTF-8, then the
-  // encoding param) decodes it, and bytes that are none of these fail with their offset.
-  const text = decodeText(bytes, { encoding: params.encoding });
-  const stages: NodeJS.ReadWriteStream[] = [parser.asStream()];
-  if (params.jsonPath) stages.push(pick.asStream({ filter: params.jsonPath }));
-  stages.push(streamArray.asStream({ numberAsString: true }));
-  // pipeline, not pipe: a failure in any stage ends the iteration below with that error.
-  const elements = pipeline([Readable.from(text), ...stages], () => undefined) as unknown as Readable;
-  try {
-    for await (const { value } of elements as AsyncIterable<{ value: unknown }>) yield rowOf(value, columns);
-  } catch (err) {
-    if (err instanceof Error && /should be an array/.test(err.message)) {
-      const where = params.jsonPath ? `at jsonPath "${params.jsonPath}"` : 'at the top level';
-      throw invalidPayload(
-        `expected an array of rows ${where}, found an object: set params.jsonPath to the key holding the rows, e.g. "data"`,
-      );
-    }
-    throw err;
-  }
+  const where = params.jsonPath ? `at jsonPath "${params.jsonPath}"` : 'at the top level';
+  const elements = arrayRecords(bytes, {
+    at: params.jsonPath?.split('.') ?? [],
+    // The caller names the file in every failure.
+    where: '',
+    // JSON must be UTF-8, but exports are not always: the one encoding rule (BOM, strict UTF-8, then the
+    // encoding param) decodes it, and bytes that are none of these fail with their offset.
+    text: { encoding: params.encoding },
+    notAnArray: (found) =>
+      `expected an array of rows ${where}, found ${found}: set params.jsonPath to the key holding the rows, e.g. "data"`,
+  });
+  for await (const element of elements) yield rowOf(element, columns);
 };
