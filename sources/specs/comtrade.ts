@@ -14,19 +14,21 @@
 //    AND its breakdown rows (mode of transport, customs procedure, second partner), all with the same
 //    reporter, flow, partner and commodity; client libraries send the three fixed, and so do we
 //    (TOTALS_FILTER). See transform for how a breakdown row that still arrives is kept apart.
-// Bodies are streamed with stream-json (a keyed result may hold 100,000 rows), numbers kept as their text.
+// Bodies are streamed by the kit's JSON reader (a keyed result may hold 100,000 rows), numbers kept as their text.
 import crypto from 'node:crypto';
-import { pipeline, Readable } from 'node:stream';
 import { ApplicationFailure } from '@temporalio/common';
-import { parser } from 'stream-json';
-import Assembler from 'stream-json/assembler.js';
 import { z } from 'zod';
 import { FailureType, invalidPayload } from '../../lib/failures';
 import { decimalValue } from '../kit/decimal';
-import { decodeText } from '../kit/encoding';
+import { defineSource, eachPartition } from '../kit/define-source';
 import type { CredentialRule } from '../kit/http/auth';
-import { type Connector, type ObservationRow, type ProbeResult, RowRejected, type SourceContext } from '../kit/types';
-import { formatIssues } from '../kit/zod-issues';
+import { arrayRecords } from '../kit/json-stream';
+import { boundedInt, codeList, codeListOr, sourceParams } from '../kit/params';
+import { joinedToken, latestStamp } from '../kit/probe';
+import { compactAttributes, recordLabel } from '../kit/records';
+import { payloadOf, refuseOn } from '../kit/refusals';
+import { seriesIdentity } from '../kit/series-key';
+import type { Connector, ObservationRow, ProbeResult, SourceContext } from '../kit/types';
 
 // ---------------------------------------------------------------------------------------------------
 // Params
@@ -35,86 +37,58 @@ import { formatIssues } from '../kit/zod-issues';
 export const PREVIEW_ROW_CAP = 500;
 /** Row cap of a free subscription key (comtradr); premium keys allow more (comtradeapicall: 250K). */
 export const KEY_ROW_CAP = 100_000;
-const PARAM_NAMES = 'reporterCode, periods, typeCode, freqCode, clCode, flowCodes, partnerCode, cmdCodes, maxRecords';
 
 const M49 = /^\d{1,4}$/;
 const YEAR = /^\d{4}$/;
 const MONTH = /^\d{4}(?:0[1-9]|1[0-2])$/;
+const FLOW = { of: 'flow codes', example: 'X', pattern: /^[A-Z]{1,3}$/, upperCase: true };
 /** TOTAL, an aggregation level keyword (AG2 = every 2-digit chapter…) or an HS/SITC/BEC code. */
-const CMD_CODE = /^(?:TOTAL|ALL|AG[1-6]|\d{1,6})$/;
+const CMD = { of: 'commodity codes', example: 'TOTAL', pattern: /^(?:TOTAL|ALL|AG[1-6]|\d{1,6})$/, upperCase: true };
 
-const noDuplicates = (values: string[]) => new Set(values).size === values.length;
-
-const codeList = (name: string, pattern: RegExp, example: string) =>
-  z
-    .array(
-      z
-        .string({ error: `${name}: every entry must be a string such as "${example}"` })
-        .trim()
-        .toUpperCase()
-        .regex(pattern, `${name}: "${example}" is the expected form`),
-      { error: `${name} must be a list such as ["${example}"]` },
-    )
-    .min(1, `${name} is empty: list at least one code, e.g. ["${example}"], or leave it out for the default`)
-    .refine(noDuplicates, `${name} lists a code twice: remove the duplicate`);
-
-export const ComtradeParamsSchema = z
-  .strictObject(
-    {
-      reporterCode: z
-        .string({ error: 'reporterCode must be an M49 code as a string, e.g. "204" (Benin)' })
-        .trim()
-        .regex(M49, 'reporterCode must be an M49 code such as "204" (Benin)')
-        .default('204'),
-      // Left out: the last 3 complete years (or 12 complete months), computed at each run.
-      periods: z
-        .array(z.string({ error: 'periods: every entry must be a string such as "2023"' }).trim(), {
-          error: 'periods must be a list such as ["2022","2023"]',
-        })
-        .min(1, 'periods is empty: list at least one period, or leave it out for the last 3 complete years')
-        .refine(noDuplicates, 'periods lists a period twice: remove the duplicate')
-        .optional(),
-      typeCode: z.enum(['C', 'S'], { error: 'typeCode must be "C" (goods) or "S" (services)' }).default('C'),
-      freqCode: z.enum(['A', 'M'], { error: 'freqCode must be "A" (annual) or "M" (monthly)' }).default('A'),
-      clCode: z
-        .string({ error: 'clCode must be a classification such as "HS"' })
-        .trim()
-        .regex(/^[A-Z][A-Z0-9]{1,3}$/, 'clCode must be a classification code such as "HS", "SITC" or "EB"')
-        .default('HS'),
-      flowCodes: codeList('flowCodes', /^[A-Z]{1,3}$/, 'X').default(['X', 'M']),
-      partnerCode: z
-        .string({ error: 'partnerCode must be an M49 code as a string, e.g. "0" (World)' })
-        .trim()
-        .regex(M49, 'partnerCode must be an M49 code such as "0" (World)')
-        .default('0'),
-      cmdCodes: codeList('cmdCodes', CMD_CODE, 'TOTAL').default(['TOTAL']),
-      // With a key, the row cap asked for; a response holding this many rows is treated as cut.
-      maxRecords: z
-        .number({ error: 'maxRecords must be a number, e.g. 100000' })
-        .int('maxRecords must be a whole number')
-        .min(1, 'maxRecords must be at least 1')
-        .max(250_000, 'maxRecords must be at most 250000 (the premium cap)')
-        .default(KEY_ROW_CAP),
-    },
-    {
-      error: (issue) =>
-        issue.code === 'unrecognized_keys'
-          ? `unknown parameter ${issue.keys.join(', ')}: the UN Comtrade connector takes ${PARAM_NAMES}`
-          : `params must be an object with ${PARAM_NAMES}, e.g. {"reporterCode":"204","periods":["2023"]}`,
-    },
-  )
-  .superRefine((p, ctx) => {
-    const [pattern, form] = p.freqCode === 'A' ? [YEAR, 'a year such as "2023"'] : [MONTH, 'a month such as "202307"'];
-    p.periods?.forEach((period, i) => {
-      if (!pattern.test(period)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['periods', i],
-          message: `with freqCode "${p.freqCode}" a period is ${form}`,
-        });
-      }
-    });
+export const ComtradeParamsSchema = sourceParams('UN Comtrade', '{"reporterCode":"204","periods":["2023"]}', {
+  reporterCode: z
+    .string({ error: 'reporterCode must be an M49 code as a string, e.g. "204" (Benin)' })
+    .trim()
+    .regex(M49, 'reporterCode must be an M49 code such as "204" (Benin)')
+    .default('204'),
+  // Left out: the last 3 complete years (or 12 complete months), computed at each run.
+  periods: codeList('periods', {
+    of: 'periods',
+    example: '2023',
+    pattern: /^\d{4}(?:\d{2})?$/,
+    entry: 'a period',
+    hint: 'a period is a year such as "2023" or a month such as "202307"',
+  }).optional(),
+  typeCode: z.enum(['C', 'S'], { error: 'typeCode must be "C" (goods) or "S" (services)' }).default('C'),
+  freqCode: z.enum(['A', 'M'], { error: 'freqCode must be "A" (annual) or "M" (monthly)' }).default('A'),
+  clCode: z
+    .string({ error: 'clCode must be a classification such as "HS"' })
+    .trim()
+    .regex(/^[A-Z][A-Z0-9]{1,3}$/, 'clCode must be a classification code such as "HS", "SITC" or "EB"')
+    .default('HS'),
+  flowCodes: codeListOr('flowCodes', { ...FLOW, hint: 'a flow code is 1 to 3 letters, e.g. "X" or "M"' }, ['X', 'M']),
+  partnerCode: z
+    .string({ error: 'partnerCode must be an M49 code as a string, e.g. "0" (World)' })
+    .trim()
+    .regex(M49, 'partnerCode must be an M49 code such as "0" (World)')
+    .default('0'),
+  cmdCodes: codeListOr('cmdCodes', { ...CMD, hint: 'use TOTAL, ALL, AG1 to AG6 or an HS code such as "52"' }, [
+    'TOTAL',
+  ]),
+  // With a key, the row cap asked for; a response holding this many rows is treated as cut.
+  maxRecords: boundedInt('maxRecords', 1, 250_000, KEY_ROW_CAP), // 250000: the premium cap
+}).superRefine((p, ctx) => {
+  const [pattern, form] = p.freqCode === 'A' ? [YEAR, 'a year such as "2023"'] : [MONTH, 'a month such as "202307"'];
+  p.periods?.forEach((period, i) => {
+    if (!pattern.test(period)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['periods', i],
+        message: `with freqCode "${p.freqCode}" a period is ${form}`,
+      });
+    }
   });
+});
 export type ComtradeParams = z.output<typeof ComtradeParamsSchema>;
 
 /** The last 3 complete years (annual) or the last 12 complete months (monthly) before `now`. */
@@ -132,129 +106,47 @@ export function defaultPeriods(freqCode: ComtradeParams['freqCode'], now = new D
 const periodsOf = (params: ComtradeParams) => params.periods ?? defaultPeriods(params.freqCode);
 
 // ---------------------------------------------------------------------------------------------------
-// The {count, data, error} envelope, streamed
+// The {count, data, error} envelope, streamed (sources/kit/json-stream.ts)
 
 export interface Envelope {
-  /** Top-level scalars (count, error, elapsedTime; statusCode, message on an error body). */
+  /** Top-level scalars (count, error, elapsedTime; statusCode, message on an error body), numbers as text. */
   fields: Record<string, string | boolean | null>;
   /** What the top-level `data` held. */
   data: 'missing' | 'null' | 'array';
 }
 
-type Scalar = string | boolean | null;
-
-function scalarOf(token: parser.Token): Scalar {
-  switch (token.name) {
-    case 'stringValue':
-    case 'numberValue':
-      return String(token.value);
-    case 'trueValue':
-      return true;
-    case 'falseValue':
-      return false;
-    default:
-      return null;
-  }
-}
-
 /**
  * Yields the elements of the top-level `data` array one by one while the body streams in, and fills
- * `envelope` with the other top-level fields. Numbers stay as their text, so values keep every digit.
+ * `envelope` with the other top-level scalars. Numbers stay as their text, so values keep every digit.
  */
 export async function* envelopeRecords(
   bytes: AsyncIterable<Buffer>,
   where: string,
   envelope: Envelope,
-): AsyncGenerator<unknown> {
-  let sourceError: unknown;
-  async function* source() {
-    try {
-      yield* bytes;
-    } catch (err) {
-      sourceError = err;
-      throw err;
-    }
-  }
-  const tokens = parser.asStream({ streamValues: false });
-  // pipeline (not pipe) so that a failing download also fails the token stream read below.
-  // Strict UTF-8 (sources/kit/encoding.ts): bytes that are not fail with their offset, never become labels.
-  pipeline(Readable.from(decodeText(source(), { where, json: true })), tokens, () => undefined);
-
-  let depth = 0;
-  let key: string | null = null;
-  let inData = false;
-  let element: Assembler | null = null;
-  try {
-    for await (const token of tokens as AsyncIterable<parser.Token>) {
-      if (element) {
-        element.consume(token);
-        if (element.done) {
-          yield element.current;
-          element = null;
-        }
-        continue;
-      }
-      const opens = token.name === 'startObject' || token.name === 'startArray';
-      if (inData && depth === 2) {
-        if (token.name === 'endArray') {
-          inData = false;
-          depth = 1;
-        } else if (opens) {
-          element = new Assembler({ numberAsString: true }).consume(token);
-        } else {
-          yield scalarOf(token);
-        }
-        continue;
-      }
-      if (opens) {
-        if (depth === 0 && token.name === 'startArray') {
-          throw invalidPayload(`${where}: the body is a JSON array, expected the {count, data, error} object`);
-        }
-        if (depth === 1 && key === 'data') {
-          if (token.name !== 'startArray') throw invalidPayload(`${where}: data is an object, expected an array`);
-          inData = true;
-          envelope.data = 'array';
-        }
-        depth++;
-      } else if (token.name === 'endObject' || token.name === 'endArray') {
-        depth--;
-      } else if (token.name === 'keyValue') {
-        if (depth === 1) key = String(token.value);
-      } else if (depth === 0) {
-        throw invalidPayload(`${where}: the body is a bare JSON value, expected the {count, data, error} object`);
-      } else if (depth === 1 && key !== null) {
-        const value = scalarOf(token);
-        if (key !== 'data') envelope.fields[key] = value;
-        else if (value === null) envelope.data = 'null';
-        else throw invalidPayload(`${where}: data is ${JSON.stringify(value)}, expected an array`);
-      }
-    }
-  } catch (err) {
-    if (err instanceof ApplicationFailure) throw err;
-    if (sourceError !== undefined) {
-      throw ApplicationFailure.retryable(
-        `${where}: the body broke off: ${(sourceError as Error).message}`,
-        FailureType.SourceUnavailable,
-      );
-    }
-    throw invalidPayload(`${where}: the body is not valid JSON (${(err as Error).message})`);
-  }
-  if (depth !== 0 || element) throw invalidPayload(`${where}: the body ended before the JSON was complete`);
+): AsyncGenerator<unknown, number> {
+  const end = yield* arrayRecords(bytes, {
+    at: ['data'],
+    where,
+    expected: 'the {count, data, error} object',
+    keep: (_key, kind) => kind === 'scalar',
+    members: envelope.fields,
+  });
+  envelope.data = end.array;
+  return end.records;
 }
 
 /** The API's own refusals: a non-empty `error`, or an error body ({statusCode, message}) with HTTP 200. */
+const Refused = z.object({ error: z.string().refine((e) => e.trim() !== '') });
+const ErrorBody = z.object({ message: z.string(), statusCode: z.unknown() });
+
 function checkEnvelope(envelope: Envelope, where: string): void {
-  const { error, message, statusCode } = envelope.fields;
-  if (typeof error === 'string' && error.trim() !== '') {
-    throw ApplicationFailure.nonRetryable(`${where}: UN Comtrade refused: ${error}`, FailureType.SourceRejected);
-  }
+  refuseOn(Refused, envelope.fields, (e) => `${where}: UN Comtrade refused: ${e.error}`);
   if (envelope.data !== 'missing') return;
-  if (typeof message === 'string') {
-    throw ApplicationFailure.nonRetryable(
-      `${where}: UN Comtrade refused${statusCode ? ` (${statusCode})` : ''}: ${message}`,
-      FailureType.SourceRejected,
-    );
-  }
+  refuseOn(
+    ErrorBody,
+    envelope.fields,
+    (e) => `${where}: UN Comtrade refused${e.statusCode ? ` (${e.statusCode})` : ''}: ${e.message}`,
+  );
   const keys = Object.keys(envelope.fields);
   throw invalidPayload(`${where}: no "data" array in the body (top-level keys: ${keys.join(', ') || 'none'})`);
 }
@@ -412,19 +304,23 @@ async function probe(ctx: Ctx): Promise<ProbeResult> {
   const envelope: Envelope = { fields: {}, data: 'missing' };
   const url = endpointUrl(ctx, 'getDa', { reporterCode, period: periods.join(',') });
   const checksums = new Map<string, Set<string>>();
-  let latest: string | null = null;
+  const released: string[] = [];
   let index = 0;
   for await (const row of envelopeOf(ctx, url, where, envelope)) {
-    const parsed = AvailabilityRowSchema.safeParse(row);
-    if (!parsed.success) throw invalidPayload(`${where}: data[${index}]: ${formatIssues(parsed.error)}`);
-    index++;
-    const { period, datasetChecksum, lastReleased } = parsed.data;
+    const { period, datasetChecksum, lastReleased } = payloadOf(
+      AvailabilityRowSchema,
+      row,
+      `${where}: data[${index++}]`,
+    );
     checksums.set(period, (checksums.get(period) ?? new Set()).add(datasetChecksum));
-    if (lastReleased && (latest === null || lastReleased > latest)) latest = lastReleased;
+    if (lastReleased) released.push(lastReleased);
   }
-  const stamps = periods.map((p) => `${p}:${[...(checksums.get(p) ?? ['none'])].sort().join('+')}`);
+  const stamps = periods.map(
+    (p) => [p, checksums.has(p) ? [...(checksums.get(p) ?? [])].sort().join('+') : null] as const,
+  );
+  const latest = latestStamp(released);
   return {
-    token: `${queryFingerprint(ctx)} ${stamps.join(';')}`,
+    token: `${queryFingerprint(ctx)} ${joinedToken(stamps)}`,
     note: latest ? `lastReleased ${latest}` : `no released data for periods ${periods.join(',')}`,
   };
 }
@@ -457,30 +353,10 @@ export const ComtradeRecordSchema = z.object({
 /** "2023" stays; "202307" becomes "2023-07", the store's month label. */
 const periodLabel = (period: string) => (period.length === 6 ? `${period.slice(0, 4)}-${period.slice(4)}` : period);
 
-function recordLabel(raw: unknown): string {
-  const r = (raw ?? {}) as Record<string, unknown>;
-  const parts = [r.period, r.flowCode, r.cmdCode].filter((p) => typeof p === 'string' || typeof p === 'number');
-  return parts.length > 0 ? parts.join(' ') : (JSON.stringify(raw)?.slice(0, 80) ?? String(raw));
-}
+/** The breakdown dimensions, written "mot:2100" in the key (sources/kit/series-key.ts, tagged). */
+const BREAKDOWN = ['mot', 'customs', 'partner2'] as const;
 
-export function transformComtradeRecord(raw: unknown): ObservationRow[] {
-  const parsed = ComtradeRecordSchema.safeParse(raw);
-  if (!parsed.success) throw new RowRejected(`UN Comtrade record ${recordLabel(raw)}: ${formatIssues(parsed.error)}`);
-  const r = parsed.data;
-  // Absent facts are left undefined: the row hash and the stored JSON both drop undefined keys.
-  const attributes = {
-    netWgt: r.netWgt ?? undefined,
-    qty: r.qty ?? undefined,
-    // "N/A" is the API's label for qtyUnitCode -1: no quantity unit.
-    qtyUnit: r.qtyUnitAbbr && r.qtyUnitAbbr !== 'N/A' ? r.qtyUnitAbbr : undefined,
-    cmdDesc: r.cmdDesc ?? undefined,
-    flowDesc: r.flowDesc ?? undefined,
-    // Kept on every row, so that a stored value says what it is the total of.
-    motCode: r.motCode,
-    customsCode: r.customsCode,
-    partner2Code: r.partner2Code,
-    capped: r.capped,
-  };
+function rowsOf(r: z.output<typeof ComtradeRecordSchema>): ObservationRow[] {
   // A total row (motCode 0, customsCode C00, partner2Code 0: what every request asks for) keeps the plain
   // key, so series stay where they were. A breakdown row, should one still arrive, gets its codes in the
   // key: it is a different series (e.g. exports by sea), never a second value for the total's key.
@@ -488,40 +364,69 @@ export function transformComtradeRecord(raw: unknown): ObservationRow[] {
     r.motCode === TOTALS_FILTER.motCode &&
     r.customsCode === TOTALS_FILTER.customsCode &&
     r.partner2Code === TOTALS_FILTER.partner2Code;
-  const breakdown = total ? '' : `|mot:${r.motCode}|customs:${r.customsCode}|partner2:${r.partner2Code}`;
-  return [
-    {
-      seriesKey: `comtrade|${r.reporterCode}|${r.flowCode}|${r.partnerCode}|${r.cmdCode}${breakdown}`,
-      period: periodLabel(r.period),
-      value: r.primaryValue,
-      unit: 'USD',
-      attributes,
-    },
-  ];
+  const breakdown = total
+    ? []
+    : ([
+        [BREAKDOWN[0], r.motCode],
+        [BREAKDOWN[1], r.customsCode],
+        [BREAKDOWN[2], r.partner2Code],
+      ] as const);
+  const series = seriesIdentity(
+    [
+      ['reporter', r.reporterCode],
+      ['flow', r.flowCode],
+      ['partner', r.partnerCode],
+      ['commodity', r.cmdCode],
+      ...breakdown,
+    ],
+    ['comtrade'],
+    { tagged: BREAKDOWN },
+  );
+  const attributes = compactAttributes({
+    netWgt: r.netWgt,
+    qty: r.qty,
+    // "N/A" is the API's label for qtyUnitCode -1: no quantity unit.
+    qtyUnit: r.qtyUnitAbbr === 'N/A' ? null : r.qtyUnitAbbr,
+    cmdDesc: r.cmdDesc,
+    flowDesc: r.flowDesc,
+    // Kept on every row, so that a stored value says what it is the total of.
+    motCode: r.motCode,
+    customsCode: r.customsCode,
+    partner2Code: r.partner2Code,
+    capped: r.capped,
+  });
+  return [{ ...series, period: periodLabel(r.period), value: r.primaryValue, unit: 'USD', attributes }];
 }
 
 // ---------------------------------------------------------------------------------------------------
 // Connector
 
 export const comtradeConnector: Connector<ComtradeParams, unknown> & CredentialRule<ComtradeParams> = {
-  name: 'un_comtrade',
-  paramsSchema: ComtradeParamsSchema,
+  ...defineSource({
+    name: 'un_comtrade',
+    params: ComtradeParamsSchema,
+    probe,
+    fetch: (ctx) => {
+      if (!ctx.http.authenticated) ctx.log(previewNotice(ctx));
+      // One request per period: the API limits the span of one request, and a smaller result stays under the cap.
+      return eachPartition(periodsOf, fetchPeriod)(ctx);
+    },
+    record: {
+      schema: ComtradeRecordSchema,
+      label: (raw) => `UN Comtrade record ${recordLabel(raw, ['period', 'flowCode', 'cmdCode'])}`,
+      rows: rowsOf,
+    },
+    snapshot: {
+      emptyHint: (params) =>
+        `UN Comtrade has no data for reporter ${params.reporterCode}, periods ${periodsOf(params).join(', ')} ` +
+        `(flows ${params.flowCodes.join(',')}, partner ${params.partnerCode}, cmd ${params.cmdCodes.join(',')}): ` +
+        'check reporterCode and periods in the source params, or wait until the periods are released',
+    },
+  }),
   // Without a stored key the keyless preview answers (capped at 500 rows, marked): not a configuration error.
   credentialOptional: () => true,
-  probe,
-  async *fetch(ctx) {
-    if (!ctx.http.authenticated) ctx.log(previewNotice(ctx));
-    const periods = periodsOf(ctx.params);
-    let total = 0;
-    // One request per period: the API limits the span of one request, and a smaller result stays under the cap.
-    for (const period of periods) total += yield* fetchPeriod(ctx, period);
-    ctx.log('UN Comtrade data fetched', { periods, records: total });
-  },
-  transform: (raw) => transformComtradeRecord(raw),
-  snapshot: {
-    emptyHint: (params) =>
-      `UN Comtrade has no data for reporter ${params.reporterCode}, periods ${periodsOf(params).join(', ')} ` +
-      `(flows ${params.flowCodes.join(',')}, partner ${params.partnerCode}, cmd ${params.cmdCodes.join(',')}): ` +
-      'check reporterCode and periods in the source params, or wait until the periods are released',
-  },
 };
+
+/** One raw record's observations (the params do not change them). */
+const DEFAULTS = ComtradeParamsSchema.parse({});
+export const transformComtradeRecord = (raw: unknown) => comtradeConnector.transform(raw, DEFAULTS);

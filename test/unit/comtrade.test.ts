@@ -309,9 +309,9 @@ describe('UN Comtrade failures', () => {
 });
 
 describe('UN Comtrade probe', () => {
-  test('token = query fingerprint + sorted period:datasetChecksum; one getDa request', async () => {
+  test('token = query fingerprint + sorted period=datasetChecksum; one getDa request', async () => {
     const result = await comtradeConnector.probe(ctx({ periods: ['2023', '2022', '2021'] }));
-    assert.match(String(result.token), /^[0-9a-f]{12} 2021:none;2022:1000;2023:1001$/);
+    assert.match(String(result.token), /^[0-9a-f]{12} 2021=none;2022=1000;2023=1001$/);
     assert.equal(result.note, 'lastReleased 2023-11-15T00:00:00');
     assert.deepEqual(
       server.requests.map((r) => [r.path, r.query.get('reporterCode'), r.query.get('period')]),
@@ -337,7 +337,7 @@ describe('UN Comtrade probe', () => {
 
   test('nothing released yet: every period says none', async () => {
     const result = await comtradeConnector.probe(ctx({ reporterCode: '999' }));
-    assert.match(String(result.token), / 2022:none;2023:none$/);
+    assert.match(String(result.token), / 2022=none;2023=none$/);
     assert.equal(result.note, 'no released data for periods 2022,2023');
   });
 });
@@ -363,6 +363,7 @@ describe('UN Comtrade transform', () => {
     assert.deepEqual(transformComtradeRecord(record()), [
       {
         seriesKey: 'comtrade|204|X|0|52',
+        dimensions: { reporter: '204', flow: 'X', partner: '0', commodity: '52' },
         period: '2023',
         value: '412345678.9',
         unit: 'USD',
@@ -375,7 +376,6 @@ describe('UN Comtrade transform', () => {
           motCode: '0',
           customsCode: 'C00',
           partner2Code: '0',
-          capped: undefined,
         },
       },
     ]);
@@ -386,6 +386,15 @@ describe('UN Comtrade transform', () => {
     assert.equal(total?.seriesKey, 'comtrade|204|X|0|52');
     const sea = transformComtradeRecord(record({ motCode: 2100, primaryValue: 288641975.23 }))[0];
     assert.equal(sea?.seriesKey, 'comtrade|204|X|0|52|mot:2100|customs:C00|partner2:0');
+    assert.deepEqual(sea?.dimensions, {
+      reporter: '204',
+      flow: 'X',
+      partner: '0',
+      commodity: '52',
+      mot: '2100',
+      customs: 'C00',
+      partner2: '0',
+    });
     assert.deepEqual(
       [sea?.attributes?.motCode, sea?.attributes?.customsCode, sea?.attributes?.partner2Code],
       ['2100', 'C00', '0'],
