@@ -2,6 +2,7 @@
 // Messages say what to give instead; validateArgs (errors.ts) puts the argument's name in front.
 import { z } from 'zod';
 import type { Database } from '../../lib/db';
+import { parseIsoTime } from '../../lib/iso-time';
 import { UsageError } from './errors';
 
 const SOURCES_HINT = 'see `npm run tedi -- sources list`';
@@ -26,21 +27,7 @@ export function wholeNumber(opts: { max: number; example: number }) {
   return z.coerce.number({ error: message }).int(message).min(1, message).max(opts.max, message);
 }
 
-const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
-
-/** A date or date-time in ISO 8601; without a zone it is UTC, so the answer never depends on the machine. */
-export function parseIsoTime(text: string): Date | null {
-  const m = ISO_TIME.exec(text.trim());
-  if (!m) return null;
-  const [, y, mo, d, h, mi] = m;
-  // Date.parse rolls 2026-02-30 over to March; a calendar date that does not exist is an error instead.
-  const day = new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d)));
-  if (day.getUTCMonth() !== Number(mo) - 1 || day.getUTCDate() !== Number(d)) return null;
-  if (h !== undefined && (Number(h) > 23 || Number(mi) > 59)) return null;
-  const zoned = h === undefined ? `${text.trim()}T00:00:00Z` : m[7] ? text.trim() : `${text.trim()}Z`;
-  const ms = Date.parse(zoned);
-  return Number.isNaN(ms) ? null : new Date(ms);
-}
+export { parseIsoTime };
 
 export const isoTime = z.string().transform((text, ctx) => {
   const at = parseIsoTime(text);
