@@ -4,10 +4,16 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { configurationError } from '../../lib/failures';
+import { redactUrl } from '../../lib/redact';
 import type { SourceContext } from './types';
 
 export function isUrl(location: string): boolean {
   return /^https?:\/\//i.test(location);
+}
+
+/** What a log line or an error may show of a location: a file's name, a URL without credentials. */
+export function describeLocation(location: string): string {
+  return isUrl(location) ? redactUrl(location) : path.basename(location);
 }
 
 /** The location this run must read: the operator's event input, else the source's configured feed URL. */

@@ -1,8 +1,11 @@
 // Record helpers: a raw record is validated against the source's schema one by one, so one odd row is a
 // rejected row that says which row it was and which field is wrong, never a failed run.
-import type { z } from 'zod';
+import { z } from 'zod';
 import { RowRejected } from './types';
 import { formatIssues } from './zod-issues';
+
+/** A code or label an API writes as a string or as a number (M49 204 or "204"), as text. */
+export const textField = z.union([z.string(), z.number().transform(String)]);
 
 /**
  * The attributes worth storing: the fields named in `keys` (all when omitted) without null, undefined and

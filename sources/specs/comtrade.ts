@@ -25,7 +25,7 @@ import type { CredentialRule } from '../kit/http/auth';
 import { arrayRecords } from '../kit/json-stream';
 import { boundedInt, codeList, codeListOr, sourceParams } from '../kit/params';
 import { joinedToken, latestStamp } from '../kit/probe';
-import { compactAttributes, recordLabel } from '../kit/records';
+import { compactAttributes, recordLabel, textField } from '../kit/records';
 import { payloadOf, refuseOn } from '../kit/refusals';
 import { seriesIdentity } from '../kit/series-key';
 import type { Connector, ObservationRow, ProbeResult, SourceContext } from '../kit/types';
@@ -271,11 +271,9 @@ async function* fetchPeriod(ctx: Ctx, period: string): AsyncGenerator<unknown, n
 // ---------------------------------------------------------------------------------------------------
 // Probe
 
-const Text = z.union([z.string(), z.number().transform(String)]);
-
 export const AvailabilityRowSchema = z.object({
-  period: Text,
-  datasetChecksum: Text.pipe(z.string().min(1, 'datasetChecksum is empty')),
+  period: textField,
+  datasetChecksum: textField.pipe(z.string().min(1, 'datasetChecksum is empty')),
   lastReleased: z.string().nullish(),
 });
 
@@ -332,21 +330,21 @@ async function probe(ctx: Ctx): Promise<ProbeResult> {
 const Amount = decimalValue('expected a number or null');
 
 export const ComtradeRecordSchema = z.object({
-  period: Text.pipe(z.string().regex(/^\d{4}(?:\d{2})?$/, 'expected YYYY or YYYYMM')),
-  reporterCode: Text.pipe(z.string().regex(M49, 'expected an M49 code')),
+  period: textField.pipe(z.string().regex(/^\d{4}(?:\d{2})?$/, 'expected YYYY or YYYYMM')),
+  reporterCode: textField.pipe(z.string().regex(M49, 'expected an M49 code')),
   flowCode: z.string().min(1),
   flowDesc: z.string().nullish(),
-  partnerCode: Text.pipe(z.string().regex(M49, 'expected an M49 code')),
-  cmdCode: Text.pipe(z.string().min(1)),
+  partnerCode: textField.pipe(z.string().regex(M49, 'expected an M49 code')),
+  cmdCode: textField.pipe(z.string().min(1)),
   cmdDesc: z.string().nullish(),
   primaryValue: Amount,
   netWgt: Amount.optional(),
   qty: Amount.optional(),
   qtyUnitAbbr: z.string().nullish(),
   // Breakdown codes; absent (an older or trimmed body) means the total, which is what the request asks for.
-  motCode: Text.pipe(z.string().trim().min(1, 'motCode is empty')).default(TOTALS_FILTER.motCode),
-  customsCode: Text.pipe(z.string().trim().min(1, 'customsCode is empty')).default(TOTALS_FILTER.customsCode),
-  partner2Code: Text.pipe(z.string().regex(M49, 'expected an M49 code')).default(TOTALS_FILTER.partner2Code),
+  motCode: textField.pipe(z.string().trim().min(1, 'motCode is empty')).default(TOTALS_FILTER.motCode),
+  customsCode: textField.pipe(z.string().trim().min(1, 'customsCode is empty')).default(TOTALS_FILTER.customsCode),
+  partner2Code: textField.pipe(z.string().regex(M49, 'expected an M49 code')).default(TOTALS_FILTER.partner2Code),
   capped: z.literal(true).optional(),
 });
 

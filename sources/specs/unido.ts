@@ -11,18 +11,16 @@
 // with a form body and Username/Password headers, answering {"data":[{country, variable, isic,
 // isicComb, year, value}], "api.responseStatus", "api.responseText", …}.
 // Both paths stage the same raw record shape, so one transform serves them.
-import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { configurationError, FailureType, invalidPayload } from '../../lib/failures';
 import { csvRecords } from '../kit/csv';
 import { canonicalDecimal, parseDecimal } from '../kit/decimal';
 import { defineSource } from '../kit/define-source';
-import { redactUrl } from '../kit/http/http-client';
-import { checksumOfLocation, isUrl, openLocation } from '../kit/open-location';
+import { checksumOfLocation, describeLocation, openLocation } from '../kit/open-location';
 import { codeListOr, sourceParams } from '../kit/params';
 import { cartesian } from '../kit/partitions';
-import { compactAttributes, recordLabel } from '../kit/records';
+import { compactAttributes, recordLabel, textField } from '../kit/records';
 import { payloadOf, refuseOn } from '../kit/refusals';
 import { withoutSecret } from '../kit/secrets';
 import { seriesIdentity } from '../kit/series-key';
@@ -129,19 +127,18 @@ export interface UnidoRaw {
   values: Record<string, string | null>;
 }
 
-const Text = z.union([z.string(), z.number().transform(String)]);
-const Optional = Text.optional().transform((t) => (t?.trim() ? t.trim() : undefined));
+const Optional = textField.optional().transform((t) => (t?.trim() ? t.trim() : undefined));
 
 export const UnidoRecordSchema = z
   .object({
     row: z.number().int().positive().optional(),
     countryCode: Optional,
     countryName: Optional,
-    isic: Text.pipe(z.string().trim().min(1, 'the ISIC code is empty')),
+    isic: textField.pipe(z.string().trim().min(1, 'the ISIC code is empty')),
     isicDesc: Optional,
-    variable: Text.pipe(z.string().trim().min(1, 'the variable is empty')),
+    variable: textField.pipe(z.string().trim().min(1, 'the variable is empty')),
     unit: Optional,
-    values: z.record(z.string(), z.union([Text, z.null()])),
+    values: z.record(z.string(), z.union([textField, z.null()])),
   })
   .refine((r) => r.countryCode || r.countryName, {
     path: ['countryCode'],
@@ -379,10 +376,8 @@ export function sniffDelimiter(firstLine: string): string {
   return best;
 }
 
-const displayName = (location: string) => (isUrl(location) ? redactUrl(location) : path.basename(location));
-
 async function* fetchFile(ctx: Ctx, location: string): AsyncGenerator<UnidoRaw> {
-  const file = displayName(location);
+  const file = describeLocation(location);
   const { firstLine, bytes } = await peekFirstLine(openLocation(ctx, location));
   const seen: { header?: string[] } = {};
   const records = csvRecords(bytes, {
@@ -431,7 +426,13 @@ const LegacyRefusal = z.object({
 });
 
 const LegacyItemSchema = z
-  .object({ country: Text, variable: Text, isic: Text, year: Text, value: z.union([Text, z.null()]) })
+  .object({
+    country: textField,
+    variable: textField,
+    isic: textField,
+    year: textField,
+    value: z.union([textField, z.null()]),
+  })
   .partial();
 
 function rawOfApiItem(item: unknown): unknown {
@@ -537,7 +538,7 @@ async function probe(ctx: Ctx): Promise<ProbeResult> {
   // The encoding changes how the same bytes read, so it is part of the token.
   return {
     token: `sha256:${sum} ${ctx.params.encoding}`,
-    note: `${displayName(route.location)} sha256 ${sum.slice(0, 12)}`,
+    note: `${describeLocation(route.location)} sha256 ${sum.slice(0, 12)}`,
   };
 }
 

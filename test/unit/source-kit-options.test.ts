@@ -1,11 +1,13 @@
 // Optional rules of the source kit's params, record and series-key helpers, each tested once here: codes
 // upper-cased before their pattern (Comtrade "ag2"), a record rule's own wording of issues (a tabular row's
-// `column "x"`), and tagged key parts for optional trailing dimensions (Comtrade's breakdown).
+// `column "x"`), tagged key parts for optional trailing dimensions (Comtrade's breakdown); and two small
+// shared helpers: textField (a code written as a string or a number) and describeLocation.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { z } from 'zod';
+import { describeLocation } from '../../sources/kit/open-location';
 import { codeList } from '../../sources/kit/params';
-import { validRecord } from '../../sources/kit/records';
+import { textField, validRecord } from '../../sources/kit/records';
 import { seriesIdentity } from '../../sources/kit/series-key';
 import { RowRejected } from '../../sources/kit/types';
 
@@ -68,5 +70,22 @@ describe('seriesIdentity tagged', () => {
       () => seriesIdentity([['mot', '2|1']], [], { tagged: ['mot'] }),
       (err) => err instanceof RowRejected && /dimension mot is "2\|1"/.test(err.message),
     );
+  });
+});
+
+describe('textField and describeLocation', () => {
+  test('a code written as a number or a string is the same text; anything else is not a code', () => {
+    assert.equal(textField.parse(204), '204');
+    assert.equal(textField.parse('204'), '204');
+    assert.equal(textField.parse(202307), '202307');
+    assert.equal(textField.safeParse(null).success, false);
+    assert.equal(textField.safeParse({ code: 204 }).success, false);
+  });
+
+  test('a location is shown as its file name, or its URL without credentials', () => {
+    assert.equal(describeLocation('/var/imports/2024/indstat.csv'), 'indstat.csv');
+    const shown = describeLocation('https://user:pa55word@example.org/x.csv?token=abc123456&y=1');
+    assert.ok(!shown.includes('pa55word') && !shown.includes('abc123456'), shown);
+    assert.match(shown, /^https:\/\/.*example\.org\/x\.csv\?/);
   });
 });

@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { invalidPayload } from '../../../lib/failures';
 import { defineSource } from '../../kit/define-source';
 import { JsonSyntaxError } from '../../kit/json-stream';
-import { checksumOfLocation, requireLocation } from '../../kit/open-location';
+import { checksumOfLocation, describeLocation, requireLocation } from '../../kit/open-location';
 import { compactAttributes, recordLabel, validRecord } from '../../kit/records';
 import { seriesIdentity } from '../../kit/series-key';
 import { type Connector, type ObservationRow, RowRejected, type SourceContext } from '../../kit/types';
@@ -22,7 +22,7 @@ import { readJson } from './readers/json';
 import type { Reader } from './readers/row';
 import { readXlsx } from './readers/xlsx';
 import { compileRowSchema, describeRowIssues, type Value } from './row-schema';
-import { ByteSource, describeLocation, openTabular, resolveFormat } from './source';
+import { ByteSource, openTabular, resolveFormat } from './source';
 
 export { type TabularParams, TabularParamsSchema } from './params';
 

@@ -3,15 +3,9 @@
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { configurationError, FailureType } from '../../../lib/failures';
-import { redactUrl } from '../../kit/http/http-client';
-import { isUrl, openLocation } from '../../kit/open-location';
+import { describeLocation, isUrl, openLocation } from '../../kit/open-location';
 import type { SourceContext } from '../../kit/types';
 import { FORMATS, type TabularFormat } from './params';
-
-/** What a log line or an error may show of a location: a file's name, a URL without credentials. */
-export function describeLocation(location: string): string {
-  return isUrl(location) ? redactUrl(location) : path.basename(location);
-}
 
 function formatFromName(location: string): TabularFormat | undefined {
   const name = isUrl(location) ? new URL(location).pathname : location;
