@@ -164,6 +164,7 @@ test('--help on every command and group exits 0 with its usage', async () => {
     ['versions'],
     ['logs'],
     ['data'],
+    ['series'],
     ['trigger'],
     ['import'],
     ['reset'],
@@ -307,6 +308,20 @@ test('trigger waits with progress, reports success; versions list then shows the
   const one = await json<Data>(['data', 'world_bank_agriculture', '--series', series]);
   assert.ok(one.total > 0 && one.total < data.total);
   assert.ok(one.observations.every((o) => o.seriesKey === series));
+  // The query layer's columns: attributes and the series' dimensions; a dimension filter in SQL.
+  const first = data.observations[0] as { attributes?: unknown; dimensions?: Record<string, string> | null };
+  assert.ok('attributes' in first);
+  const [dimension, value] = Object.entries(first.dimensions ?? {})[0] ?? [];
+  assert.ok(dimension && value, 'World Bank series carry their dimensions');
+  const where = await json<Data>(['data', 'world_bank_agriculture', '--where', `${dimension}=${value}`]);
+  assert.ok(where.total > 0 && where.total <= data.total);
+  const listed = await json<{ series: { dimensions: Record<string, string> }[] }>([
+    'series',
+    'world_bank_agriculture',
+    '--where',
+    `${dimension}=${value}`,
+  ]);
+  assert.ok(listed.series.length > 0 && listed.series.every((s) => s.dimensions[dimension] === value));
 });
 
 test('a failed ingestion exits 1 with its failure message', async () => {
