@@ -141,6 +141,7 @@ describe('FAOSTAT bulk route', () => {
     assert.equal(rows.length, 12);
     assert.deepEqual(rows[0], {
       seriesKey: 'QCL|53|56|5312',
+      dimensions: { area: '53', item: '56', element: '5312' },
       period: '2020',
       value: '111000',
       unit: 'ha',

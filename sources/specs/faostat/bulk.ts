@@ -7,14 +7,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { ApplicationFailure } from '@temporalio/common';
 import yauzl from 'yauzl';
 import { z } from 'zod';
 import { configurationError, invalidPayload } from '../../../lib/failures';
-import { csvRecords } from '../../kit/csv';
+import { csvRecords, requireColumns } from '../../kit/csv';
+import { payloadOf } from '../../kit/refusals';
 import { makeSpoolDir, removeSpoolDir } from '../../kit/spool';
 import type { ProbeResult, SourceContext } from '../../kit/types';
-import { formatIssues } from '../../kit/zod-issues';
-import { asPayloadError } from './errors';
 import { describeAreas, type FaostatParams, resolveSourceUrl } from './params';
 import { REQUIRED_COLUMNS } from './transform';
 
@@ -64,40 +64,29 @@ export async function readBulkDataset(ctx: Ctx): Promise<BulkDataset> {
   const url = resolveSourceUrl(ctx.baseUrl, ctx.params.bulkCatalogUrl);
   // The bulk route is keyless: the account configured for the api route never goes with it, even to a bulk
   // mirror under the base URL (a relative bulkCatalogUrl), so a stored account cannot break it.
-  const parsed = CatalogueSchema.safeParse(await ctx.http.getJson(url, { anonymous: true }));
-  if (!parsed.success) {
-    throw invalidPayload(
-      `FAOSTAT bulk catalogue ${url}: not a {"Datasets":{"Dataset":[…]}} body: ${formatIssues(parsed.error)}`,
-    );
-  }
-  const list = parsed.data.Datasets.Dataset;
+  const body = await ctx.http.getJson(url, { anonymous: true });
+  const what = `FAOSTAT bulk catalogue ${url}`;
+  const list = payloadOf(CatalogueSchema, body, `${what}: not a {"Datasets":{"Dataset":[…]}} body`).Datasets.Dataset;
   const index = list.findIndex((entry) => datasetCodeOf(entry) === code);
   if (index < 0) {
     const known = list.map(datasetCodeOf).filter((c): c is string => typeof c === 'string');
     throw configurationError(
-      `FAOSTAT bulk catalogue ${url} has no dataset "${code}" (params.datasetCode); it lists ` +
+      `${what} has no dataset "${code}" (params.datasetCode); it lists ` +
         `${known.slice(0, 40).join(', ') || 'none'}${known.length > 40 ? ', …' : ''}.`,
     );
   }
-  const entry = DatasetEntrySchema.safeParse(list[index]);
-  if (!entry.success) {
-    throw invalidPayload(
-      `FAOSTAT bulk catalogue ${url}: Datasets.Dataset[${index}] (${code}): ${formatIssues(entry.error)}`,
-    );
-  }
+  const entry = payloadOf(DatasetEntrySchema, list[index], `${what}: Datasets.Dataset[${index}] (${code})`);
   let fileLocation: string;
   try {
-    fileLocation = new URL(entry.data.FileLocation, url).toString();
+    fileLocation = new URL(entry.FileLocation, url).toString();
   } catch {
-    throw invalidPayload(
-      `FAOSTAT bulk catalogue ${url}: Datasets.Dataset[${index}].FileLocation is not a URL: ${entry.data.FileLocation}`,
-    );
+    throw invalidPayload(`${what}: Datasets.Dataset[${index}].FileLocation is not a URL: ${entry.FileLocation}`);
   }
   return {
     code,
-    dateUpdate: entry.data.DateUpdate,
-    fileRows: String(entry.data.FileRows),
-    fileSize: String(entry.data.FileSize),
+    dateUpdate: entry.DateUpdate,
+    fileRows: String(entry.FileRows),
+    fileSize: String(entry.FileSize),
     fileLocation,
   };
 }
@@ -140,15 +129,22 @@ async function findNormalizedEntry(zip: yauzl.ZipFile, where: string): Promise<y
   );
 }
 
-function checkHeader(row: Record<string, string>, params: FaostatParams, where: string): void {
+/** The header check (on the first row), naming the missing columns as quoted names. */
+function headerCheck(params: FaostatParams, where: string): (names: string[]) => string[] {
   const needed: string[] = [...REQUIRED_COLUMNS];
   if (params.areas.some((a) => a.startsWith("'"))) needed.push(M49_COLUMN);
-  const missing = needed.filter((column) => !(column in row));
-  if (missing.length > 0) {
-    throw invalidPayload(
-      `${where}: the CSV header lacks ${missing.map((c) => `"${c}"`).join(', ')}; it has ${Object.keys(row).join(', ')}`,
-    );
-  }
+  return requireColumns(needed, where, { list: (missing) => missing.map((c) => `"${c}"`).join(', ') });
+}
+
+/**
+ * Classifies a failure while reading the downloaded zip: the bytes are already here, so a parse error (bad
+ * zip, bad deflate data, bad CSV) means the payload is wrong and a retry cannot help, while a system error
+ * (disk full, I/O) or a failure already typed keeps its own retry behaviour.
+ */
+function asPayloadError(err: unknown, where: string): unknown {
+  if (err instanceof ApplicationFailure) return err;
+  if (err instanceof Error && typeof (err as NodeJS.ErrnoException).syscall === 'string') return err;
+  return invalidPayload(`${where}: ${err instanceof Error ? err.message : String(err)}`);
 }
 
 /** The rows of the normalized CSV entry of a downloaded zip, filtered to the configured areas. */
@@ -180,8 +176,9 @@ async function* readRows(ctx: Ctx, file: string, where: string): AsyncGenerator<
     try {
       // The files are UTF-8 (BOM-less); the shared rule reads them strictly, params.encoding for other files.
       const text = { encoding: ctx.params.encoding, where: `${where} ${entryName}` };
+      const checkHeader = headerCheck(ctx.params, text.where);
       for await (const row of csvRecords(bytes, text)) {
-        if (scanned === 0) checkHeader(row, ctx.params, `${where} ${entryName}`);
+        if (scanned === 0) checkHeader(Object.keys(row));
         scanned++;
         if (scanned % HEARTBEAT_ROWS === 0) ctx.heartbeat({ stage: 'fetch', scanned, matched });
         if (!wanted(row)) continue;

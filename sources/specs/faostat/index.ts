@@ -5,28 +5,36 @@
 //    bearer with bearer_login_url): probe = the domain's date_update; fetch = /en/data/{domain} as JSON.
 // Both yield records with the same columns, transformed by one schema into
 // seriesKey "<domain>|<area code>|<item code>|<element code>", period = the year.
+import { defineSource } from '../../kit/define-source';
 import type { CredentialRule } from '../../kit/http/auth';
 import type { Connector } from '../../kit/types';
 import { fetchApi, probeApi } from './api';
 import { fetchBulk, probeBulk } from './bulk';
 import { describeAreas, type FaostatParams, FaostatParamsSchema } from './params';
-import { transformFaostatRecord } from './transform';
+import { type FaostatRecord, faostatRecord } from './transform';
 
 export { type FaostatParams, FaostatParamsSchema, resolveSourceUrl } from './params';
-export { transformFaostatRecord } from './transform';
 
-export const faostatConnector: Connector<FaostatParams, unknown> & CredentialRule<FaostatParams> = {
+const faostatSource = defineSource<FaostatParams, FaostatRecord>({
   name: 'faostat',
-  paramsSchema: FaostatParamsSchema,
-  // The bulk route is keyless: an account is needed (and its absence a configuration error) only for "api".
-  credentialOptional: (params) => params.route === 'bulk',
+  params: FaostatParamsSchema,
   probe: (ctx) => (ctx.params.route === 'api' ? probeApi(ctx) : probeBulk(ctx)),
   fetch: (ctx) => (ctx.params.route === 'api' ? fetchApi(ctx) : fetchBulk(ctx)),
-  transform: (raw, params) => transformFaostatRecord(raw, params),
+  record: faostatRecord,
   snapshot: {
     // FAOSTAT answers a wrong filter with zero rows rather than an error.
     emptyHint: (params) =>
       `FAOSTAT ${params.datasetCode} has no rows for ${describeAreas(params.areas)}: check params.areas (FAO area ` +
       `codes such as "53" for Benin, or M49 codes written "'204"; [] takes every area)`,
   },
+});
+
+export const faostatConnector: Connector<FaostatParams, unknown> & CredentialRule<FaostatParams> = {
+  ...faostatSource,
+  // The bulk route is keyless: an account is needed (and its absence a configuration error) only for "api".
+  credentialOptional: (params) => params.route === 'bulk',
 };
+
+/** One raw record's observations (the rule reads only params.datasetCode). */
+export const transformFaostatRecord = (raw: unknown, params: Pick<FaostatParams, 'datasetCode'>) =>
+  faostatConnector.transform(raw, params as FaostatParams);

@@ -12,10 +12,10 @@ import { z } from 'zod';
 import { FailureType } from '../../../lib/failures';
 import { defineSource, eachPartition } from '../../kit/define-source';
 import { arrayRecords } from '../../kit/json-stream';
-import { compactAttributes, recordLabel } from '../../kit/records';
+import { recordLabel } from '../../kit/records';
 import { payloadOf } from '../../kit/refusals';
 import { seriesIdentity } from '../../kit/series-key';
-import type { Connector, ProbeResult, SourceContext } from '../../kit/types';
+import type { Connector, ObservationRow, ProbeResult, SourceContext } from '../../kit/types';
 import { type BoundingBox, type OverpassParams, OverpassParamsSchema, type Selector, tiles } from './params';
 
 // ---------------------------------------------------------------------------------------------------
@@ -250,8 +250,29 @@ export function toGeometry(r: ValidRecord): Geometry {
   return area ? { type: 'Polygon', coordinates: [line] } : { type: 'LineString', coordinates: line };
 }
 
-/** The single period of OpenStreetMap features (see rows). */
+/** The single period of OpenStreetMap features (see featureRows). */
 export const OSM_PERIOD = 'current';
+
+/** A feature's one observation: its kind, kept tags and geometry. */
+function featureRows(r: ValidRecord): ObservationRow[] {
+  // Destructured, not spread into the row, and attributes as a literal (not compactAttributes, whose only
+  // work here would be to leave out empty tags): each would cost a large share of this per-feature step.
+  const { seriesKey, dimensions } = seriesIdentity({ element: `${r.type}/${r.id}` }, ['osm']);
+  const hasTags = Object.keys(r.tags).length > 0;
+  return [
+    {
+      seriesKey,
+      dimensions,
+      // A feature is not a time series: one period, so a feature that did not change between two monthly
+      // snapshots keeps its row (only edits, new and deleted features make the next revision). When the
+      // data was current is the revision's business: its probe token is the snapshot's timestamp_osm_base.
+      period: OSM_PERIOD,
+      value: null,
+      unit: null,
+      attributes: { kind: r.kind, ...(hasTags ? { tags: r.tags } : {}), geometry: toGeometry(r) },
+    },
+  ];
+}
 
 const overpassSource = defineSource({
   name: 'osm_overpass',
@@ -261,22 +282,7 @@ const overpassSource = defineSource({
   record: {
     schema: RecordSchema,
     label: (raw) => `Overpass element ${recordLabel(raw, ['type', 'id'], { join: '/' })}`,
-    rows: (r) => [
-      {
-        ...seriesIdentity({ element: `${r.type}/${r.id}` }, ['osm']),
-        // A feature is not a time series: one period, so a feature that did not change between two monthly
-        // snapshots keeps its row (only edits, new and deleted features make the next revision). When the
-        // data was current is the revision's business: its probe token is the snapshot's timestamp_osm_base.
-        period: OSM_PERIOD,
-        value: null,
-        unit: null,
-        attributes: compactAttributes({
-          kind: r.kind,
-          tags: Object.keys(r.tags).length > 0 ? r.tags : null,
-          geometry: toGeometry(r),
-        }),
-      },
-    ],
+    rows: featureRows,
   },
   snapshot: {
     // A fetch resumed after tile k has not seen the ids of tiles 1..k: an element on their common edge may be
