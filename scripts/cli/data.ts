@@ -170,10 +170,14 @@ export function registerData(program: Command): void {
           };
           if (format === 'csv') {
             const stream = streamObservations(db.pool, { ...query, limit: args.limit, after: args.after });
-            let n = 0;
+            // The first row is asked for before the header is written: bad input (checked when the stream
+            // starts) must leave stdout empty.
+            const rows = stream[Symbol.asyncIterator]();
+            let next = await rows.next();
             await write(`${CSV_HEADER.join(',')}\n`);
-            for await (const o of stream) {
-              await write(csvLine(o));
+            let n = 0;
+            for (; !next.done; next = await rows.next()) {
+              await write(csvLine(next.value));
               n++;
             }
             const { revision } = await stream.ready;

@@ -197,6 +197,7 @@ test('series: with dimensions, filtered by --where and --prefix', async () => {
 test('bad input exits 2 naming the flag, nothing on stdout', async () => {
   const cases: [string[], RegExp][] = [
     [['data', 'alpha', '--revision', '3'], /--revision: alpha\/current has revisions 1 to 2/],
+    [['data', 'alpha', '--format', 'csv', '--revision', '3'], /--revision: alpha\/current has revisions 1 to 2/],
     [['data', 'alpha', '--as-of', '2026-02-30'], /--as-of: "2026-02-30" is not an ISO date/],
     [['data', 'alpha', '--revision', '1', '--as-of', '2026-02-01'], /--as-of: give --revision or --as-of, not both/],
     [['data', 'alpha', '--where', 'BEN'], /--where: "BEN" is not dimension=value, e.g. --where country=BEN/],
