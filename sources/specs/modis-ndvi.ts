@@ -10,8 +10,14 @@
 import { z } from 'zod';
 import { invalidPayload } from '../../lib/failures';
 import { canonicalDecimal, decimalValue } from '../kit/decimal';
-import { type Connector, type ObservationRow, type ProbeResult, RowRejected, type SourceContext } from '../kit/types';
-import { formatIssues } from '../kit/zod-issues';
+import { defineSource, eachPartition } from '../kit/define-source';
+import { wholeCount } from '../kit/paging';
+import { boundedInt, noDuplicates, sourceParams } from '../kit/params';
+import { joinedToken, latestStamp } from '../kit/probe';
+import { compactAttributes, recordLabel } from '../kit/records';
+import { payloadOf } from '../kit/refusals';
+import { seriesIdentity } from '../kit/series-key';
+import type { ObservationRow, ProbeResult, SourceContext } from '../kit/types';
 
 // ---------------------------------------------------------------------------------------------------
 // Params
@@ -20,7 +26,6 @@ import { formatIssues } from '../kit/zod-issues';
 export const MAX_DATES_PER_CALL = 10;
 /** Decimals of a monthly mean: NDVI's scale is 0.0001, two more digits keep the mean from being rounded coarsely. */
 const MEAN_DECIMALS = 6;
-const PARAM_NAMES = 'product, band, areas, kmAboveBelow, kmLeftRight, months, fillValue, validRange';
 
 // Six sample points across Benin's three agro-ecological bands (coast and plateau, centre, north).
 const BENIN_AREAS = [
@@ -47,13 +52,8 @@ const BENIN_AREAS = [
   },
 ];
 
-const Km = (name: string) =>
-  z
-    .number({ error: `${name} must be a number of kilometres, e.g. 1` })
-    .int(`${name} must be a whole number of kilometres`)
-    .min(0, `${name} must be 0 (the point's pixel only) or more`)
-    .max(100, `${name} must be at most 100 km (the API's window limit)`)
-    .default(1);
+/** The pixel window around a point, in kilometres each way: 0 is the point's pixel only; 100 is the API's limit. */
+const Km = (name: string) => boundedInt(name, 0, 100, 1, { unit: 'km' });
 
 const PointSchema = z.strictObject(
   {
@@ -76,7 +76,9 @@ const AreaSchema = z.strictObject(
   { error: 'an area is {"name": "benin_north", "points": [{"lat": 10.3, "lon": 1.38}]}' },
 );
 
-export const ModisNdviParamsSchema = z.strictObject(
+export const ModisNdviParamsSchema = sourceParams(
+  'MODIS NDVI',
+  '{"areas":[{"name":"benin_north","points":[{"lat":10.3,"lon":1.38}]}]}',
   {
     product: z
       .string({ error: 'product must be a string such as "MOD13Q1"' })
@@ -90,18 +92,13 @@ export const ModisNdviParamsSchema = z.strictObject(
       .array(AreaSchema, { error: 'areas must be a list of {name, points}' })
       .min(1, 'areas is empty: list at least one {name, points}')
       .refine(
-        (areas) => new Set(areas.map((a) => a.name)).size === areas.length,
+        (areas) => noDuplicates(areas.map((a) => a.name)),
         'two areas share a name; names are in the series key and must differ',
       )
       .default(() => structuredClone(BENIN_AREAS)),
     kmAboveBelow: Km('kmAboveBelow'),
     kmLeftRight: Km('kmLeftRight'),
-    months: z
-      .number({ error: 'months must be a number, e.g. 12' })
-      .int('months must be a whole number')
-      .min(1, 'months must be at least 1')
-      .max(120, 'months must be at most 120')
-      .default(12),
+    months: boundedInt('months', 1, 120, 12),
     /** MOD13 NDVI marks missing pixels with -3000; they are left out of the mean. */
     fillValue: z.number({ error: 'fillValue must be a number, e.g. -3000' }).int().default(-3000),
     /** MOD13 NDVI's valid range (before scaling); pixels outside it are left out too. */
@@ -109,12 +106,6 @@ export const ModisNdviParamsSchema = z.strictObject(
       .tuple([z.number().int(), z.number().int()], { error: 'validRange is [min, max], e.g. [-2000, 10000]' })
       .refine(([min, max]) => min <= max, 'validRange is [min, max] with min <= max')
       .default([-2000, 10000]),
-  },
-  {
-    error: (issue) =>
-      issue.code === 'unrecognized_keys'
-        ? `unknown parameter ${issue.keys.join(', ')}: the MODIS NDVI connector takes ${PARAM_NAMES}`
-        : `params must be an object with ${PARAM_NAMES}`,
   },
 );
 export type ModisNdviParams = z.output<typeof ModisNdviParamsSchema>;
@@ -132,18 +123,7 @@ export const DatesSchema = z.object({
 });
 export type ModisDateEntry = z.output<typeof DatesSchema>['dates'][number];
 
-const Count = z.union(
-  [
-    z.number().int().positive(),
-    z
-      .string()
-      .regex(/^[1-9]\d*$/)
-      .transform(Number),
-  ],
-  {
-    error: 'expected a positive whole number',
-  },
-);
+const Count = wholeCount.refine((n) => n > 0, 'expected a positive whole number');
 
 export const SubsetSchema = z.object({
   nrows: Count,
@@ -176,9 +156,7 @@ const at = (p: Point) => `latitude=${p.lat}&longitude=${p.lon}`;
 
 async function datesAt(ctx: Ctx, point: Point): Promise<ModisDateEntry[]> {
   const url = `${ctx.baseUrl}/${ctx.params.product}/dates?${at(point)}`;
-  const parsed = DatesSchema.safeParse(await ctx.http.getJson(url, { headers: JSON_HEADERS }));
-  if (!parsed.success) throw invalidPayload(`MODIS dates ${url}: ${formatIssues(parsed.error)}`);
-  return parsed.data.dates;
+  return payloadOf(DatesSchema, await ctx.http.getJson(url, { headers: JSON_HEADERS }), `MODIS dates ${url}`).dates;
 }
 
 async function subsetAt(ctx: Ctx, point: Point, dates: ModisDateEntry[]): Promise<Subset> {
@@ -192,9 +170,7 @@ async function subsetAt(ctx: Ctx, point: Point, dates: ModisDateEntry[]): Promis
     `kmLeftRight=${kmLeftRight}`,
   ];
   const url = `${ctx.baseUrl}/${product}/subset?${query.join('&')}`;
-  const parsed = SubsetSchema.safeParse(await ctx.http.getJson(url, { headers: JSON_HEADERS }));
-  if (!parsed.success) throw invalidPayload(`MODIS subset ${url}: ${formatIssues(parsed.error)}`);
-  const body = parsed.data;
+  const body = payloadOf(SubsetSchema, await ctx.http.getJson(url, { headers: JSON_HEADERS }), `MODIS subset ${url}`);
   const pixels = body.nrows * body.ncols;
   body.subset.forEach((composite, i) => {
     if (composite.band !== band) {
@@ -328,16 +304,19 @@ async function* fetchArea(ctx: Ctx, area: Area): AsyncGenerator<NdviMonthRecord>
 // ---------------------------------------------------------------------------------------------------
 // Connector
 
+/** Per area, its latest composite and how many there are (a reprocessing adds none, a new one moves both). */
 async function probe(ctx: Ctx): Promise<ProbeResult> {
-  const stamps: string[] = [];
-  let newest: string | null = null;
+  const stamps: Array<[string, string]> = [];
+  const latests: Array<string | null> = [];
   for (const area of ctx.params.areas) {
     const dates = await datesAt(ctx, area.points[0]!);
-    const latest = dates.reduce<string | null>((a, d) => (a === null || d.modis_date > a ? d.modis_date : a), null);
-    stamps.push(`${area.name}=${latest ?? 'none'}#${dates.length}`);
-    if (latest && (newest === null || latest > newest)) newest = latest;
+    // MODIS dates ("A2024353": year and day of year, zero-padded) sort as they run.
+    const latest = latestStamp(dates.map((d) => d.modis_date));
+    stamps.push([area.name, `${latest ?? 'none'}#${dates.length}`]);
+    latests.push(latest);
   }
-  return { token: stamps.join(';'), note: newest ? `latest composite ${newest}` : 'no composites' };
+  const newest = latestStamp(latests);
+  return { token: joinedToken(stamps), note: newest ? `latest composite ${newest}` : 'no composites' };
 }
 
 export const NdviMonthRecordSchema = z.object({
@@ -349,30 +328,22 @@ export const NdviMonthRecordSchema = z.object({
   latestProcDate: z.string().nullable(),
 });
 
-export function transformNdviRecord(raw: unknown, params: Pick<ModisNdviParams, 'product'>): ObservationRow[] {
-  const parsed = NdviMonthRecordSchema.safeParse(raw);
-  if (!parsed.success) {
-    const r = (raw ?? {}) as { area?: unknown; month?: unknown };
-    throw new RowRejected(`MODIS NDVI record ${String(r.area)} ${String(r.month)}: ${formatIssues(parsed.error)}`);
-  }
-  const r = parsed.data;
-  return [
-    {
-      seriesKey: `NDVI|${params.product}|${r.area}`,
-      period: r.month,
-      value: r.meanNdvi,
-      unit: 'NDVI',
-      attributes: { pixels: r.pixelCount, composites: r.composites },
-    },
-  ];
-}
-
-export const modisNdviConnector: Connector<ModisNdviParams, NdviMonthRecord> = {
+export const modisNdviConnector = defineSource({
   name: 'modis_ndvi',
-  paramsSchema: ModisNdviParamsSchema,
+  params: ModisNdviParamsSchema,
   probe,
-  async *fetch(ctx) {
-    for (const area of ctx.params.areas) yield* fetchArea(ctx, area);
+  fetch: eachPartition((p: ModisNdviParams) => p.areas, fetchArea),
+  record: {
+    schema: NdviMonthRecordSchema,
+    label: (raw) => `MODIS NDVI record ${recordLabel(raw, ['area', 'month'])}`,
+    rows: (r, p): ObservationRow[] => {
+      const { seriesKey, dimensions } = seriesIdentity({ product: p.product, area: r.area }, ['NDVI']);
+      const attributes = compactAttributes({ pixels: r.pixelCount, composites: r.composites });
+      return [{ seriesKey, dimensions, period: r.month, value: r.meanNdvi, unit: 'NDVI', attributes }];
+    },
   },
-  transform: (raw, params) => transformNdviRecord(raw, params),
-};
+});
+
+/** One record's observations (the rule reads only params.product). */
+export const transformNdviRecord = (raw: unknown, params: Pick<ModisNdviParams, 'product'>) =>
+  modisNdviConnector.transform(raw, params as ModisNdviParams);

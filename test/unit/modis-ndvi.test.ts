@@ -102,7 +102,7 @@ describe('MODIS NDVI params', () => {
 describe('MODIS NDVI probe', () => {
   test('the latest composite and the date count of each area, from its first point', async () => {
     const probe = await modisNdviConnector.probe(ctx());
-    assert.equal(probe.token, 'south=A2024353#46;north=A2024353#46');
+    assert.equal(probe.token, 'north=A2024353#46;south=A2024353#46');
     assert.equal(probe.note, 'latest composite A2024353');
     assert.deepEqual(
       server.requests.map((r) => `${r.path}?${r.query.get('latitude')}`),
@@ -110,7 +110,7 @@ describe('MODIS NDVI probe', () => {
     );
     assert.equal(server.requests[0]?.headers.accept, 'application/json');
     fx.addNextComposite();
-    assert.equal((await modisNdviConnector.probe(ctx())).token, 'south=A2025001#47;north=A2025001#47');
+    assert.equal((await modisNdviConnector.probe(ctx())).token, 'north=A2025001#47;south=A2025001#47');
   });
 });
 
@@ -191,7 +191,7 @@ describe('MODIS NDVI fetch', () => {
     const c = ctx();
     assert.deepEqual(await collect(modisNdviConnector.fetch(c)), []);
     assert.ok(c.logs.includes('MODIS NDVI: no composites at all for this area'));
-    assert.equal((await modisNdviConnector.probe(c)).token, 'south=none#0;north=none#0');
+    assert.equal((await modisNdviConnector.probe(c)).token, 'north=none#0;south=none#0');
   });
 });
 
@@ -267,6 +267,7 @@ describe('MODIS NDVI transform', () => {
     assert.deepEqual(transformNdviRecord(record, { product: 'MOD13Q1' }), [
       {
         seriesKey: 'NDVI|MOD13Q1|north',
+        dimensions: { product: 'MOD13Q1', area: 'north' },
         period: '2024-07',
         value: '0.5201',
         unit: 'NDVI',
