@@ -16,7 +16,7 @@ import { FailureType } from '../../lib/failures';
 import { recordBytesFetched } from '../../lib/monitoring/metrics';
 import { removeSpoolDir, runSpoolDir, sweepStaleRunSpoolDirs } from '../../sources/kit/spool';
 import type { EventInput } from '../../sources/kit/types';
-import { RowRejected } from '../../sources/kit/types';
+import { ResumeMismatch, type ResumePoint, RowRejected } from '../../sources/kit/types';
 import type { ActivityDeps } from '../deps';
 import { mergeStagedRevision, StagingMismatch } from '../store/merge-revision';
 import { SpoolWriter } from '../store/spool-writer';
@@ -121,15 +121,15 @@ export function pipelineActivities(deps: ActivityDeps) {
       const dir = await runSpoolDir('stage', ingestKey);
       const file = attemptSpoolFile(dir, activityInfo().attempt);
       const resumed = resumableCheckpoint(activityInfo().heartbeatDetails, dir, file);
-      const checksum = resumed ? ContentChecksum.from(resumed.checksum) : new ContentChecksum();
-      const rejects: RejectedRow[] = resumed ? [...resumed.rejects] : [];
+      let checksum = resumed ? ContentChecksum.from(resumed.checksum) : new ContentChecksum();
+      let rejects: RejectedRow[] = resumed ? [...resumed.rejects] : [];
       let records = resumed?.records ?? 0;
       let rejected = resumed?.rejected ?? 0;
       const reject = (record: number, reason: string) => {
         rejected++;
         if (rejects.length < REJECT_SAMPLE) rejects.push({ row: record, reason: reason.slice(0, 300) });
       };
-      const spool = new SpoolWriter(file, resumed?.spool);
+      let spool = new SpoolWriter(file, resumed?.spool);
       let checkpoint: StageCheckpoint | undefined = resumed ?? undefined;
       // Every heartbeat, the connector's per-page ones included, says how far the pass got, so
       // `temporal workflow describe` and the CLI can show progress; each carries the last checkpoint.
@@ -137,7 +137,6 @@ export function pipelineActivities(deps: ActivityDeps) {
         ...ctx,
         heartbeat: (details: Record<string, unknown>) =>
           ctx.heartbeat({ stage: 'fetch', ...details, records, rows: spool.rows, rejected, resume: checkpoint }),
-        resume: resumed?.point,
         checkpoint: async (point) => {
           await spool.sync();
           const at = { file: path.basename(file), bytes: spool.bytes, rows: spool.rows };
@@ -149,8 +148,9 @@ export function pipelineActivities(deps: ActivityDeps) {
       if (resumed) ctx.log('resuming the fetch from the last checkpoint', { ...resumed.point, rows: spool.rows });
       let keepForRetry = false;
       try {
-        try {
-          for await (const record of connector.fetch(fetchCtx)) {
+        // The whole pass over the source, from `from` (a checkpoint) or from the beginning.
+        const readSource = async (from: ResumePoint | undefined) => {
+          for await (const record of connector.fetch({ ...fetchCtx, resume: from })) {
             records++;
             if (records % 10000 === 0) fetchCtx.heartbeat({});
             if (records === 10) await testPoint('stage:mid');
@@ -174,6 +174,26 @@ export function pipelineActivities(deps: ActivityDeps) {
               const flushed = spool.write(stagingRow(spool.rows + 1, records, row, hash));
               if (flushed) await flushed;
             }
+          }
+        };
+        try {
+          try {
+            await readSource(resumed?.point);
+          } catch (err) {
+            if (!(err instanceof ResumeMismatch)) throw err;
+            // The source's requests are not the ones the checkpoint counted (e.g. periods derived from today's
+            // date moved on): what was kept cannot be continued, so this attempt reads everything afresh.
+            ctx.log('the checkpoint no longer matches the requests; reading from the beginning', {
+              reason: err.message,
+            });
+            spool.abandon();
+            spool = new SpoolWriter(file);
+            checksum = new ContentChecksum();
+            rejects = [];
+            records = 0;
+            rejected = 0;
+            checkpoint = undefined;
+            await readSource(undefined);
           }
           await spool.close();
         } catch (err) {

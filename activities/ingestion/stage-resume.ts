@@ -15,6 +15,7 @@ import type { ResumePoint } from '../../sources/kit/types';
 
 const Point: z.ZodType<ResumePoint> = z.object({
   partitions: z.number().int().nonnegative(),
+  partitionsKey: z.string().optional(),
   paging: z
     .object({
       pages: z.number().int().positive(),

@@ -2,9 +2,17 @@
 // workflows and the pipeline never know how a source is built. A spec says only what is specific to its
 // source: its params, where its change signal is, how its requests are partitioned and paged, and how one
 // record maps to observations; validation, rejection messages and partition walking are the kit's.
+import { createHash } from 'node:crypto';
 import type { z } from 'zod';
 import { validRecord } from './records';
-import type { Connector, ObservationRow, ProbeResult, SnapshotRules, SourceContext } from './types';
+import {
+  type Connector,
+  type ObservationRow,
+  type ProbeResult,
+  ResumeMismatch,
+  type SnapshotRules,
+  type SourceContext,
+} from './types';
 
 export interface RecordRule<P, R> {
   /** One raw record's shape; a record that does not fit is one rejected row. */
@@ -52,16 +60,22 @@ export function eachPartition<P, T>(
 ): (ctx: SourceContext<P>) => AsyncIterable<unknown> {
   return async function* (ctx) {
     const partitions = partitionsOf(ctx.params);
+    // A count of partitions read only means something for the same list (periods derived from today's date
+    // move on; an operator edits the params between attempts).
+    const partitionsKey = createHash('sha256').update(JSON.stringify(partitions)).digest('hex').slice(0, 16);
+    if (ctx.resume && ctx.resume.partitionsKey !== partitionsKey) {
+      throw new ResumeMismatch(`the partitions differ from the ${ctx.resume.partitions} the checkpoint counted`);
+    }
     for (let i = ctx.resume?.partitions ?? 0; i < partitions.length; i++) {
       const paging = i === ctx.resume?.partitions ? ctx.resume.paging : undefined;
       const checkpoint = ctx.checkpoint;
       const partitionCtx: SourceContext<P> = {
         ...ctx,
-        resume: paging ? { partitions: i, paging } : undefined,
-        checkpoint: checkpoint && ((at) => checkpoint({ partitions: i, paging: at.paging })),
+        resume: paging ? { partitions: i, partitionsKey, paging } : undefined,
+        checkpoint: checkpoint && ((at) => checkpoint({ partitions: i, partitionsKey, paging: at.paging })),
       };
       yield* fetchPartition(partitionCtx, partitions[i] as T);
-      await ctx.checkpoint?.({ partitions: i + 1 });
+      await ctx.checkpoint?.({ partitions: i + 1, partitionsKey });
     }
   };
 }

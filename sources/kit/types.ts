@@ -58,9 +58,19 @@ export interface SourceContext<P> {
   checkpoint?(at: ResumePoint): Promise<void>;
 }
 
+/**
+ * Raised by a walker handed a resume point that does not fit its requests (the partitions differ from the
+ * ones the checkpoint counted): the stage then reads the source from the beginning in the same attempt.
+ */
+export class ResumeMismatch extends Error {
+  override name = 'ResumeMismatch';
+}
+
 /** A point a fetch can resume from: partitions fully read, and pages read of the next one. */
 export interface ResumePoint {
   partitions: number;
+  /** Fingerprint of the partition list the count refers to (eachPartition); another list cannot resume. */
+  partitionsKey?: string;
   /** Within partition `partitions` (0-based), the page-numbered read so far (paging.ts). */
   paging?: PagingPoint;
 }

@@ -11,7 +11,7 @@ import { cartesian } from '../../sources/kit/partitions';
 import { joinedToken, latestStamp } from '../../sources/kit/probe';
 import { compactAttributes, recordLabel, validRecord } from '../../sources/kit/records';
 import { payloadOf, refuseOn } from '../../sources/kit/refusals';
-import { RowRejected } from '../../sources/kit/types';
+import { ResumeMismatch, type ResumePoint, RowRejected } from '../../sources/kit/types';
 
 async function drain(pages: NumberedPage[]): Promise<{ records: unknown[]; held: number; progress: unknown[] }> {
   const records: unknown[] = [];
@@ -240,7 +240,7 @@ describe('resume points', () => {
 
   test('eachPartition skips the partitions read, hands the next one its paging point, checkpoints each', async () => {
     const fetch = eachPartition(
-      () => ['a', 'b', 'c'],
+      (p: { parts: string[] }) => p.parts,
       async function* (ctx, part: string) {
         yield `${part}:${ctx.resume?.paging?.pages ?? 0}`;
         await ctx.checkpoint?.({
@@ -249,21 +249,26 @@ describe('resume points', () => {
         });
       },
     );
-    const points: unknown[] = [];
-    const ctx = {
-      params: {},
-      resume: { partitions: 1, paging: { pages: 4, held: 8, first: { pages: 9, total: 18, version: null } } },
-      checkpoint: async (at: unknown) => {
-        points.push(at);
-      },
-    } as unknown as Parameters<typeof fetch>[0];
-    const got: unknown[] = [];
-    for await (const r of fetch(ctx)) got.push(r);
-    assert.deepEqual(got, ['b:4', 'c:0'], 'a is skipped; b resumes at its page 4; c starts afresh');
+    const run = async (parts: string[], resume?: ResumePoint) => {
+      const points: ResumePoint[] = [];
+      const got: unknown[] = [];
+      const ctx = { params: { parts }, resume, checkpoint: async (at: ResumePoint) => void points.push(at) };
+      for await (const r of fetch(ctx as unknown as Parameters<typeof fetch>[0])) got.push(r);
+      return { got, points };
+    };
+    const first = await run(['a', 'b', 'c']);
     assert.deepEqual(
-      points.map((p) => (p as { partitions: number }).partitions),
-      [1, 2, 2, 3],
-      'a page point of b (1), b done (2), a page point of c (2), c done (3)',
+      first.points.map((p) => p.partitions),
+      [0, 1, 1, 2, 2, 3],
+      'a page point of a (0), a done (1), b (1), b done (2), c (2), c done (3)',
     );
+    const key = first.points[0]?.partitionsKey;
+    assert.match(String(key), /^[0-9a-f]{16}$/);
+    const paging = { pages: 4, held: 8, first: { pages: 9, total: 18, version: null } };
+    const resumed = await run(['a', 'b', 'c'], { partitions: 1, partitionsKey: key, paging });
+    assert.deepEqual(resumed.got, ['b:4', 'c:0'], 'a is skipped; b resumes at its page 4; c starts afresh');
+    // Another partition list (an edited param, periods that moved on) cannot continue a count of the old one.
+    await assert.rejects(run(['a', 'c'], { partitions: 1, partitionsKey: key }), ResumeMismatch);
+    await assert.rejects(run(['a', 'b', 'c'], { partitions: 1 }), ResumeMismatch, 'a point without a key');
   });
 });

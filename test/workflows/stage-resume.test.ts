@@ -69,4 +69,37 @@ describe('a retried stage resumes from its last checkpoint', () => {
     assert.equal(log.status, 'success');
     assert.equal(log.recordsAdded, rows.length);
   });
+
+  test('a checkpoint that no longer fits the requests (params edited between attempts) reads everything afresh', async () => {
+    const source = await h.db.prisma.dataSource.findUniqueOrThrow({ where: { name: SOURCE } });
+    const params = source.params as { indicators: string[] };
+    const third = 'IC.BUS.NREG';
+    h.fixture.requests.length = 0;
+    let failed = 0;
+    h.setHandler(async (req) => {
+      const indicator = decodeURIComponent(req.path.split('/').at(-1) ?? '');
+      if (indicator === params.indicators[1] && req.query.get('page') === '3' && failed++ === 0) {
+        // While the first attempt fails, an operator adds an indicator in front: the next attempt's partitions
+        // differ, and counting partitions read would skip the new one.
+        const indicators = [third, ...params.indicators];
+        await h.db.prisma.dataSource.update({ where: { id: source.id }, data: { params: { ...params, indicators } } });
+        return textResponse('upstream hiccup', 503);
+      }
+      return h.worldBank.handler(req);
+    });
+    const result = await runIngestion(h, SOURCE, {
+      force: true,
+      retry: { initialIntervalMs: 200, maximumAttempts: 3 },
+    });
+    assert.equal(result.status, 'success');
+    const firstPages = dataRequests().filter((r) => r === `${params.indicators[0]} 1`);
+    assert.equal(firstPages.length, 2, 'the first indicator was read again from its first page');
+    const rows = await observationsAsOf(h.db.pool, await h.versionId(SOURCE));
+    assert.equal(new Set(rows.map((r) => `${r.seriesKey} ${r.period}`)).size, rows.length, 'no row doubled');
+    assert.ok(
+      rows.some((r) => r.seriesKey.startsWith(`${third}|`)),
+      'the added indicator is loaded',
+    );
+    assert.equal(rows.filter((r) => r.seriesKey.startsWith(`${params.indicators[0]}|`)).length, 20);
+  });
 });
