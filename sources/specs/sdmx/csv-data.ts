@@ -10,7 +10,7 @@
 // columns after OBS_VALUE are attributes, and empty cells are no value. Only the OBS_VALUE measure is read
 // (SDMX-CSV 2.0 allows others; none of our providers sends them). Answers use ids, not labels (labels=id).
 import { invalidPayload } from '../../../lib/failures';
-import { csvTable } from '../../kit/csv';
+import { csvTable, requireColumns } from '../../kit/csv';
 import type { SdmxParams } from './params';
 import { checkAgainstKey, type SdmxRecord } from './record';
 
@@ -26,8 +26,8 @@ interface Header {
 /** Structural (non-component) columns of each layout. */
 const STRUCTURAL = new Set(['DATAFLOW', 'KEY', 'STRUCTURE', 'STRUCTURE_ID', 'STRUCTURE_NAME', 'ACTION']);
 
-export function readHeader(names: string[], where: string): Header {
-  const columns = names.map((n) => n.trim());
+/** The layout and components of a header (csvTable hands the names over trimmed). */
+export function readHeader(columns: string[], where: string): Header {
   const first = columns[0] ?? '';
   const layout: Layout | undefined =
     first === 'DATAFLOW'
@@ -43,10 +43,8 @@ export function readHeader(names: string[], where: string): Header {
       `${where}: not an SDMX-CSV header (expected DATAFLOW, STRUCTURE,STRUCTURE_ID or KEY first): ${shown}`,
     );
   }
+  requireColumns(['TIME_PERIOD', 'OBS_VALUE'], where, { list: (missing) => missing.join(' and ') })(columns);
   const value = columns.indexOf('OBS_VALUE');
-  const missing = ['TIME_PERIOD', 'OBS_VALUE'].filter((c) => !columns.includes(c));
-  if (missing.length > 0)
-    throw invalidPayload(`${where}: the CSV header lacks ${missing.join(' and ')} (header: ${shown})`);
   const isComponent = (c: string) => !STRUCTURAL.has(c) && c !== 'TIME_PERIOD';
   const dimensions = columns.slice(0, value).filter(isComponent);
   if (dimensions.length === 0)

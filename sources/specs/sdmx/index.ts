@@ -4,7 +4,7 @@
 //   requests   urls.ts       GET {base}/data/{agency},{dataflow}[,{version}]/{key}, GET {base}/dataflow/…
 //   probe      probe.ts      the dataflow's LAST_UPDATE annotation (structure.ts reads the structure message)
 //   readers    csv-data.ts, json-data.ts   → one SdmxRecord per observation
-//   transform  record.ts     series key "<dataflow>|<key in DSD order>", TIME_PERIOD, OBS_VALUE, unit, attributes
+//   records    record.ts     series key "<dataflow>|<key in DSD order>", TIME_PERIOD, OBS_VALUE, unit, attributes
 // Answers the SDMX REST way: HTTP 404 to a data query means "no data for this query" (ILO: "No data is
 // found. Please adjust your query parameters and try again."), an empty snapshot the snapshot guards judge
 // (the hint names the params); other refusals (422 wrong key arity, 400, 406) are SourceRejected and a 500
@@ -12,16 +12,17 @@
 // with the server's own words in the message.
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../../../lib/failures';
-import type { Connector, SourceContext } from '../../kit/types';
+import { defineSource } from '../../kit/define-source';
+import type { SourceContext } from '../../kit/types';
 import { sdmxCsvRecords } from './csv-data';
 import { sdmxJsonRecords } from './json-data';
 import { type SdmxParams, SdmxParamsSchema } from './params';
 import { probeSdmx } from './probe';
-import { type SdmxRecord, transformSdmxRecord } from './record';
+import { type SdmxObservation, type SdmxRecord, sdmxRecord } from './record';
 import { dataHeaders, dataUrl, describeQuery } from './urls';
 
 export { type SdmxParams, SdmxParamsSchema } from './params';
-export { type SdmxRecord, transformSdmxRecord } from './record';
+export type { SdmxRecord } from './record';
 
 const KEY_HINT =
   'Check params.key (one position per dimension, in the order of the DSD, empty for all codes), params.dataflow, ' +
@@ -68,16 +69,20 @@ async function* fetchSdmx(ctx: SourceContext<SdmxParams>): AsyncGenerator<SdmxRe
   ctx.log(n === 0 ? 'SDMX: the answer holds no observation' : 'SDMX: data fetched', { query, records: n });
 }
 
-export const sdmxConnector: Connector<SdmxParams, SdmxRecord> = {
+export const sdmxConnector = defineSource<SdmxParams, SdmxObservation>({
   name: 'sdmx',
-  paramsSchema: SdmxParamsSchema,
+  params: SdmxParamsSchema,
   probe: probeSdmx,
   fetch: fetchSdmx,
-  transform: (raw, params) => transformSdmxRecord(raw, params),
+  record: sdmxRecord,
   snapshot: {
     emptyHint: (p) =>
       `${describeQuery(p)} has no data (the provider answered no observation): check params.key, ` +
       'one position per dimension in DSD order (empty = all codes), params.dataflow and params.version, ' +
       'and startPeriod/endPeriod',
   },
-};
+});
+
+/** One observation's row (the rule reads only params.dataflow). */
+export const transformSdmxRecord = (raw: unknown, p: Pick<SdmxParams, 'dataflow'>) =>
+  sdmxConnector.transform(raw, p as SdmxParams);

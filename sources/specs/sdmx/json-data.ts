@@ -1,5 +1,5 @@
 // SDMX-JSON data messages (1.0, 2.0, and the pre-1.0 "root" layout the ECB's jsondata still uses), read
-// token by token with stream-json's bare tokenizer (as overpass/json-stream.ts does), never JSON.parse:
+// token by token by the kit's streamed JSON walk (sources/kit/json-stream.ts), never JSON.parse:
 //   - every member of `series` is read on its own, so a key the body repeats is read as often as it is
 //     there. ILO's NSI service writes one member per observation, repeating each series key (39 members,
 //     3 distinct keys in the recorded answer): JSON.parse keeps the last member of each, 3 of 39 values;
@@ -14,122 +14,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import { ApplicationFailure } from '@temporalio/common';
-import Assembler from 'stream-json/assembler.js';
-import { jsonParser, type Token } from 'stream-json/parser.js';
 import { FailureType, invalidPayload } from '../../../lib/failures';
-import { decodeText } from '../../kit/encoding';
+import { type JsonPath, type JsonVisitor, walkJson } from '../../kit/json-stream';
 import { makeSpoolDir, removeSpoolDir } from '../../kit/spool';
 import type { SdmxParams } from './params';
 import { checkAgainstKey, type SdmxRecord } from './record';
 
-// ---------------------------------------------------------------------------------------------------
-// A path-aware walk over the tokens
-
-type Part = string | number;
-/** What to do with the value starting at a path: walk into it, assemble it whole (small), or skip it. */
-type Action = 'enter' | 'assemble' | 'skip';
-
-interface Frame {
-  array: boolean;
-  key: string | undefined;
-  index: number;
-  path: Part[];
-}
-
-const DEPTH_CHANGE: Partial<Record<Token['name'], number>> = {
-  startObject: 1,
-  startArray: 1,
-  endObject: -1,
-  endArray: -1,
-};
-
-interface WalkHandlers {
-  decide(path: Part[]): Action;
-  value(path: Part[], value: unknown): void;
-  close?(path: Part[]): void;
-}
-
-/** Feeds text to the tokenizer and the tokens through the handlers; knows whether the root value closed. */
-class JsonWalk {
-  private readonly tokenize = jsonParser({ packValues: true, streamValues: false });
-  private readonly frames: Frame[] = [];
-  private assembling: { asm: Assembler; path: Part[] } | null = null;
-  private skipDepth = 0;
-  started = false;
-  ended = false;
-
-  constructor(
-    private readonly handlers: WalkHandlers,
-    private readonly where: string,
-  ) {}
-
-  feed(text: string): void {
-    let tokens: Token[];
-    try {
-      const out = this.tokenize(text);
-      if (typeof out === 'symbol') return;
-      tokens = out.values as Token[];
-    } catch (err) {
-      throw invalidPayload(`${this.where}: not valid JSON: ${(err as Error).message}`);
-    }
-    for (const token of tokens) this.token(token);
-  }
-
-  private token(token: Token): void {
-    if (this.skipDepth > 0) {
-      this.skipDepth += DEPTH_CHANGE[token.name] ?? 0;
-      return;
-    }
-    if (this.assembling) {
-      this.assembling.asm.consume(token);
-      if (this.assembling.asm.done) {
-        const { asm, path: at } = this.assembling;
-        this.assembling = null;
-        this.handlers.value(at, asm.current);
-      }
-      return;
-    }
-    const top = this.frames.at(-1);
-    if (token.name === 'keyValue') {
-      if (top) top.key = token.value;
-      return;
-    }
-    if (token.name === 'endObject' || token.name === 'endArray') {
-      const frame = this.frames.pop();
-      if (frame) this.handlers.close?.(frame.path);
-      if (this.frames.length === 0) this.ended = true;
-      return;
-    }
-    if (this.ended) throw invalidPayload(`${this.where}: more JSON after the message's closing brace`);
-    const opens = token.name === 'startObject' || token.name === 'startArray';
-    if (!top) {
-      if (token.name !== 'startObject') throw invalidPayload(`${this.where}: the body is not a JSON object`);
-      this.started = true;
-    }
-    const at: Part[] = top ? [...top.path, top.array ? top.index++ : (top.key ?? '')] : [];
-    const action = this.handlers.decide(at);
-    if (action === 'enter' && opens) {
-      this.frames.push({ array: token.name === 'startArray', key: undefined, index: 0, path: at });
-    } else if (action === 'skip') {
-      if (opens) this.skipDepth = 1;
-    } else {
-      const asm = new Assembler({ numberAsString: true });
-      asm.consume(token);
-      if (asm.done) this.handlers.value(at, asm.current);
-      else this.assembling = { asm, path: at };
-    }
-  }
-}
-
 /** The path below the message's envelope: `data.x` (1.0, 2.0) and root `x` (pre-1.0) read the same. */
-const inner = (at: Part[]): Part[] => (at[0] === 'data' ? at.slice(1) : at);
-
-async function walkText(text: AsyncIterable<string>, walk: JsonWalk, where: string): Promise<void> {
-  for await (const chunk of text) walk.feed(chunk);
-  walk.feed('');
-  if (!walk.started) throw invalidPayload(`${where}: the body is empty`);
-  if (!walk.ended) throw invalidPayload(`${where}: the body ends before its closing brace (truncated)`);
-}
+const inner = (at: JsonPath): JsonPath => (at[0] === 'data' ? at.slice(1) : at);
 
 // ---------------------------------------------------------------------------------------------------
 // Pass 1: structures, errors, and the small members of each data set
@@ -142,10 +34,10 @@ interface Scan {
   errors: unknown[];
 }
 
-function scanHandlers(scan: Scan): WalkHandlers {
+function scanVisitor(scan: Scan): JsonVisitor<never> {
   return {
     decide(at) {
-      if (at.length === 0 || (at.length === 1 && at[0] === 'data')) return 'enter';
+      if (at.length === 1 && at[0] === 'data') return 'enter';
       if (at.length === 1 && at[0] === 'errors') return 'assemble';
       const p = inner(at);
       if (p[0] === 'errors' && p.length === 1) return 'assemble';
@@ -359,12 +251,12 @@ interface SeriesMember {
   observations: [string, unknown][];
 }
 
-function observationHandlers(views: DataSetView[], emit: (r: SdmxRecord) => void, where: string): WalkHandlers {
+function observationVisitor(views: DataSetView[], where: string): JsonVisitor<SdmxRecord> {
   let series: SeriesMember | null = null;
-  const viewAt = (d: Part | undefined) => (typeof d === 'number' ? views[d] : undefined);
+  const viewAt = (d: string | number | undefined) => (typeof d === 'number' ? views[d] : undefined);
   return {
     decide(at) {
-      if (at.length === 0 || (at.length === 1 && at[0] === 'data')) return 'enter';
+      if (at.length === 1 && at[0] === 'data') return 'enter';
       const p = inner(at);
       if (p[0] !== 'dataSets') return 'skip';
       if (p.length <= 2) return 'enter';
@@ -381,7 +273,7 @@ function observationHandlers(views: DataSetView[], emit: (r: SdmxRecord) => void
       }
       return 'skip';
     },
-    value(at, value) {
+    value(at, value, emit) {
       const p = inner(at);
       const view = viewAt(p[1]);
       if (!view) return;
@@ -392,7 +284,7 @@ function observationHandlers(views: DataSetView[], emit: (r: SdmxRecord) => void
         emit(record(view, null, undefined, String(p[3]), value, where));
       }
     },
-    close(at) {
+    close(at, emit) {
       const p = inner(at);
       const view = viewAt(p[1]);
       if (p[2] !== 'series' || p.length !== 4 || !series || !view) return;
@@ -444,7 +336,8 @@ export async function* sdmxJsonRecords(
       }
     }
     try {
-      await walkText(decodeText(spooled(), { where, json: true }), new JsonWalk(scanHandlers(scan), where), where);
+      // Pass 1 yields nothing: it fills `scan` (numbers as text, the kit's default).
+      for await (const _ of walkJson(spooled(), scanVisitor(scan), { where })) void _;
       out.end();
       await finished(out);
     } finally {
@@ -461,21 +354,8 @@ export async function* sdmxJsonRecords(
     }
     const views = scan.dataSets.map((_, d) => viewOf(scan, d, p, where));
     let n = 0;
-    const pending: SdmxRecord[] = [];
-    const walk = new JsonWalk(
-      observationHandlers(views, (r) => pending.push(r), where),
-      where,
-    );
-    for await (const chunk of decodeText(fs.createReadStream(file) as AsyncIterable<Buffer>, { where, json: true })) {
-      walk.feed(chunk);
-      for (const r of pending) {
-        checkAgainstKey(r, p, where, ++n);
-        yield r;
-      }
-      pending.length = 0;
-    }
-    walk.feed('');
-    for (const r of pending) {
+    const body = fs.createReadStream(file) as AsyncIterable<Buffer>;
+    for await (const r of walkJson(body, observationVisitor(views, where), { where })) {
       checkAgainstKey(r, p, where, ++n);
       yield r;
     }

@@ -8,8 +8,8 @@
 import { z } from 'zod';
 import { invalidPayload } from '../../../lib/failures';
 import { decimalValue } from '../../kit/decimal';
-import { type ObservationRow, RowRejected } from '../../kit/types';
-import { formatIssues } from '../../kit/zod-issues';
+import type { RecordRule } from '../../kit/define-source';
+import { compactAttributes } from '../../kit/records';
 import { keyPositions, type SdmxParams } from './params';
 
 export interface SdmxRecord {
@@ -62,68 +62,80 @@ const ObsValue = z.preprocess(
 );
 
 /** A dimension value: a code, which the key grammar cannot hold when empty or when it contains "." or "|". */
-const DimensionValue = z
-  .string()
-  .min(1, 'empty dimension value')
-  .regex(/^[^.|]+$/, 'a dimension value cannot contain "." or "|" (the key separators)');
+function dimensionIssue(value: string): string | undefined {
+  if (value === '') return 'empty dimension value';
+  if (!/^[^.|]+$/.test(value)) return 'a dimension value cannot contain "." or "|" (the key separators)';
+  return undefined;
+}
 
-const RecordSchema = z.object({
-  dimensions: z.array(z.tuple([z.string().min(1), z.string()])).min(1, 'no dimensions'),
-  period: z
-    .string()
-    .trim()
-    .min(1, 'empty')
-    .regex(/^\d{4}[0-9A-Za-z:.+/-]*$/, 'expected an SDMX time period such as 2023, 2023-Q1, 2023-01 or 2023-01-04'),
-  value: ObsValue,
-  attributes: z.record(z.string(), z.string()),
-});
+/**
+ * An observation as the readers hand it over, checked under its SDMX component names, so that a rejection
+ * says TIME_PERIOD and OBS_VALUE, and names a wrong dimension by its DSD id.
+ */
+const RecordSchema = z.preprocess(
+  (raw) => {
+    const r = (raw ?? {}) as Partial<SdmxRecord>;
+    return { dimensions: r.dimensions, TIME_PERIOD: r.period, OBS_VALUE: r.value, attributes: r.attributes };
+  },
+  z
+    .object({
+      dimensions: z.array(z.tuple([z.string().min(1), z.string()])).min(1, 'no dimensions'),
+      TIME_PERIOD: z
+        .string()
+        .trim()
+        .min(1, 'empty')
+        .regex(/^\d{4}[0-9A-Za-z:.+/-]*$/, 'expected an SDMX time period such as 2023, 2023-Q1, 2023-01 or 2023-01-04'),
+      OBS_VALUE: ObsValue,
+      // A blank attribute is no attribute (compactAttributes leaves out "").
+      attributes: z.record(
+        z.string(),
+        z.string().transform((v) => (v.trim() === '' ? '' : v)),
+      ),
+    })
+    .superRefine((r, ctx) => {
+      for (const [id, value] of r.dimensions) {
+        const issue = dimensionIssue(value);
+        if (issue) ctx.addIssue({ code: 'custom', path: [id], message: `${issue} (${JSON.stringify(value)})` });
+      }
+    }),
+);
 
+/** "ABW.A.UNE_DEAP_RT.SEX_T.AGE_YTHADULT_YGE15 2011": the key and period, whatever of them is there. */
 function label(raw: unknown): string {
   const r = (raw ?? {}) as { dimensions?: unknown; period?: unknown };
   const dims = Array.isArray(r.dimensions)
     ? r.dimensions.map((d) => (Array.isArray(d) ? String(d[1]) : '?')).join('.')
     : '';
   const text = [dims, typeof r.period === 'string' ? r.period : ''].filter(Boolean).join(' ');
-  return text || (JSON.stringify(raw)?.slice(0, 80) ?? String(raw));
+  return `SDMX observation ${text || (JSON.stringify(raw)?.slice(0, 80) ?? String(raw))}`;
 }
 
-export function transformSdmxRecord(raw: unknown, p: Pick<SdmxParams, 'dataflow'>): ObservationRow[] {
-  const parsed = RecordSchema.safeParse(raw);
-  if (!parsed.success) {
-    // Paths read as the SDMX component: "value" is OBS_VALUE, "period" TIME_PERIOD.
-    const reason = formatIssues(parsed.error)
-      .replace(/^value:/, 'OBS_VALUE:')
-      .replace(/^period:/, 'TIME_PERIOD:');
-    throw new RowRejected(`SDMX ${p.dataflow} observation ${label(raw)}: ${reason}`);
-  }
-  const r = parsed.data;
-  for (const [id, value] of r.dimensions) {
-    const checked = DimensionValue.safeParse(value);
-    if (!checked.success) {
-      throw new RowRejected(
-        `SDMX ${p.dataflow} observation ${label(raw)}: ${id}: ${checked.error.issues[0]?.message} (${JSON.stringify(value)})`,
-      );
+/** An observation once checked (TIME_PERIOD and OBS_VALUE by their SDMX names). */
+export type SdmxObservation = z.output<typeof RecordSchema>;
+
+export const sdmxRecord: RecordRule<Pick<SdmxParams, 'dataflow'>, SdmxObservation> = {
+  schema: RecordSchema,
+  label,
+  rows: (r, p) => {
+    const attributes = { ...r.attributes };
+    let unit: string | null = null;
+    for (const name of UNIT_ATTRIBUTES) {
+      const value = attributes[name];
+      if (!value) continue;
+      unit = value;
+      delete attributes[name];
+      break;
     }
-  }
-  const attributes = { ...r.attributes };
-  let unit: string | null = null;
-  for (const name of UNIT_ATTRIBUTES) {
-    const value = attributes[name];
-    if (value === undefined || value === '') continue;
-    unit = value;
-    delete attributes[name];
-    break;
-  }
-  for (const [name, value] of Object.entries(attributes)) if (value.trim() === '') delete attributes[name];
-  return [
-    {
-      // The SDMX key grammar after the dataflow (it is the standard's own key); the dimensions by DSD id.
-      seriesKey: `${p.dataflow}|${r.dimensions.map(([, value]) => value).join('.')}`,
-      dimensions: Object.fromEntries(r.dimensions),
-      period: r.period,
-      value: r.value,
-      unit,
-      attributes: Object.keys(attributes).length > 0 ? attributes : null,
-    },
-  ];
-}
+    return [
+      {
+        // The SDMX key grammar after the dataflow (it is the standard's own key); the dimensions by DSD id.
+        seriesKey: `${p.dataflow}|${r.dimensions.map(([, value]) => value).join('.')}`,
+        dimensions: Object.fromEntries(r.dimensions),
+        period: r.TIME_PERIOD,
+        value: r.OBS_VALUE,
+        unit,
+        attributes: compactAttributes(attributes),
+      },
+    ];
+  },
+};
