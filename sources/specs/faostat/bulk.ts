@@ -3,10 +3,7 @@
 // next to code-list side files. A zip can only be read from its central directory at the end, so the body
 // is streamed to a temporary file first, then the one CSV entry is inflated and parsed as a stream: at no
 // point is the archive, or the CSV, held in memory (QCL is some 4 million rows).
-import fs from 'node:fs';
 import path from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { ApplicationFailure } from '@temporalio/common';
 import yauzl from 'yauzl';
 import { z } from 'zod';
@@ -14,6 +11,7 @@ import { configurationError, invalidPayload } from '../../../lib/failures';
 import { csvRecords, requireColumns } from '../../kit/csv';
 import { payloadOf } from '../../kit/refusals';
 import { makeSpoolDir, removeSpoolDir } from '../../kit/spool';
+import { spoolThrough } from '../../kit/spool-file';
 import type { ProbeResult, SourceContext } from '../../kit/types';
 import { describeAreas, type FaostatParams, resolveSourceUrl } from './params';
 import { REQUIRED_COLUMNS } from './transform';
@@ -102,19 +100,14 @@ export async function probeBulk(ctx: Ctx): Promise<ProbeResult> {
 /** Streams the response body to `file`, heartbeating as the bytes arrive. */
 async function download(ctx: Ctx, url: string, file: string): Promise<number> {
   const res = await ctx.http.request(url, { anonymous: true });
-  let bytes = 0;
   let nextBeat = HEARTBEAT_BYTES;
-  async function* counted() {
-    for await (const chunk of ctx.http.stream(res)) {
-      bytes += chunk.length;
-      if (bytes >= nextBeat) {
-        ctx.heartbeat({ stage: 'download', downloaded: bytes });
-        nextBeat += HEARTBEAT_BYTES;
-      }
-      yield chunk;
-    }
-  }
-  await pipeline(Readable.from(counted()), fs.createWriteStream(file));
+  const heartbeat = ({ bytes }: { bytes: number }) => {
+    if (bytes < nextBeat) return;
+    ctx.heartbeat({ stage: 'download', downloaded: bytes });
+    nextBeat += HEARTBEAT_BYTES;
+  };
+  let bytes = 0;
+  for await (const chunk of spoolThrough(ctx.http.stream(res), file, heartbeat)) bytes += chunk.length;
   return bytes;
 }
 

@@ -9,14 +9,13 @@
 // `dataSets` (it does in ILO's answers), so the body is spooled to a local file while it downloads: the
 // first pass reads the structure(s) and the small members of each data set (structure index, links,
 // attributes), the second pass streams the observations. Neither pass holds more than one series.
-import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
-import { finished } from 'node:stream/promises';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType, invalidPayload } from '../../../lib/failures';
 import { type JsonPath, type JsonVisitor, walkJson } from '../../kit/json-stream';
 import { makeSpoolDir, removeSpoolDir } from '../../kit/spool';
+import { spoolThrough } from '../../kit/spool-file';
 import type { SdmxParams } from './params';
 import { checkAgainstKey, type SdmxRecord } from './record';
 
@@ -325,24 +324,12 @@ export async function* sdmxJsonRecords(
   const dir = await makeSpoolDir('sdmx-json');
   try {
     const file = path.join(dir, 'body.json');
-    const out = fs.createWriteStream(file);
     const scan: Scan = { structures: [], dataSets: [], errors: [] };
-    let chunks = 0;
-    async function* spooled(): AsyncGenerator<Buffer> {
-      for await (const chunk of bytes) {
-        if (!out.write(chunk)) await once(out, 'drain');
-        if (++chunks % 256 === 0) opts.heartbeat?.({ phase: 'structure', chunks });
-        yield chunk;
-      }
-    }
-    try {
-      // Pass 1 yields nothing: it fills `scan` (numbers as text, the kit's default).
-      for await (const _ of walkJson(spooled(), scanVisitor(scan), { where })) void _;
-      out.end();
-      await finished(out);
-    } finally {
-      out.destroy();
-    }
+    const heartbeat = ({ chunks }: { chunks: number }) => {
+      if (chunks % 256 === 0) opts.heartbeat?.({ phase: 'structure', chunks });
+    };
+    // Pass 1 yields nothing: it fills `scan` while the body goes to the spool file (numbers as text).
+    for await (const _ of walkJson(spoolThrough(bytes, file, heartbeat), scanVisitor(scan), { where })) void _;
     if (scan.errors.length > 0 && scan.dataSets.length === 0) {
       throw ApplicationFailure.nonRetryable(
         `${where}: the SDMX-JSON message holds errors and no data: ${describeErrors(scan.errors)}`,
