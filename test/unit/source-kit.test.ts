@@ -11,6 +11,7 @@ import { cartesian } from '../../sources/kit/partitions';
 import { joinedToken, latestStamp } from '../../sources/kit/probe';
 import { compactAttributes, recordLabel, validRecord } from '../../sources/kit/records';
 import { payloadOf, refuseOn } from '../../sources/kit/refusals';
+import { seriesIdentity } from '../../sources/kit/series-key';
 import { ResumeMismatch, type ResumePoint, RowRejected } from '../../sources/kit/types';
 
 async function drain(pages: NumberedPage[]): Promise<{ records: unknown[]; held: number; progress: unknown[] }> {
@@ -270,5 +271,34 @@ describe('resume points', () => {
     // Another partition list (an edited param, periods that moved on) cannot continue a count of the old one.
     await assert.rejects(run(['a', 'c'], { partitions: 1, partitionsKey: key }), ResumeMismatch);
     await assert.rejects(run(['a', 'b', 'c'], { partitions: 1 }), ResumeMismatch, 'a point without a key');
+  });
+});
+
+describe('series identity', () => {
+  test('prefix then the dimension values in declared order, joined by "|"; named dimensions kept', () => {
+    assert.deepEqual(seriesIdentity({ indicator: 'SL.UEM', country: 'BEN' }), {
+      seriesKey: 'SL.UEM|BEN',
+      dimensions: { indicator: 'SL.UEM', country: 'BEN' },
+    });
+    assert.equal(
+      seriesIdentity(
+        [
+          ['area', '53'],
+          ['item', '56'],
+        ],
+        ['QCL'],
+      ).seriesKey,
+      'QCL|53|56',
+    );
+    assert.equal(seriesIdentity([], ['osm']).seriesKey, 'osm');
+    assert.equal(seriesIdentity({ a: '' }).seriesKey, '', 'an empty value is a value');
+    assert.equal(seriesIdentity({ a: 'x', mot: '2100' }, ['p'], { tagged: ['mot'] }).seriesKey, 'p|x|mot:2100');
+  });
+
+  test('a value holding "|" is a rejected row: two series would share one key', () => {
+    assert.throws(
+      () => seriesIdentity({ commune: 'A|B' }),
+      (err) => err instanceof RowRejected && /commune/.test(err.message),
+    );
   });
 });
