@@ -574,3 +574,29 @@ export async function diff(pool: Queryable, query: DiffQuery): Promise<Page<Diff
   const last = page[page.length - 1];
   return { ...v, rows: page, next: more && last ? encodeCursor(['o', input.to, last.seriesKey, last.period]) : null };
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// CSV: the export's one spelling (the API's format=csv; the CLI has the same columns).
+
+/** The columns of an observations CSV: attributes and dimensions as JSON. */
+export const OBSERVATION_CSV_HEADER = ['series_key', 'period', 'value', 'unit', 'attributes', 'dimensions'];
+
+/** One CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break. */
+function csvField(value: string | null): string {
+  if (value === null) return '';
+  return /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
+}
+
+/** One observation as a CSV line (with its line break), columns as OBSERVATION_CSV_HEADER. */
+export function observationCsvLine(o: ObservationRow): string {
+  return `${[
+    o.seriesKey,
+    o.period,
+    o.value,
+    o.unit,
+    o.attributes ? JSON.stringify(o.attributes) : null,
+    o.dimensions ? JSON.stringify(o.dimensions) : null,
+  ]
+    .map(csvField)
+    .join(',')}\n`;
+}

@@ -6,6 +6,7 @@
 //   activities/  the activities
 //   workflows/   deterministic business processes
 //   operations/  Temporal client code, operator tooling, the monitoring job
+//   api/         the HTTP read API (over the activities' read query layer)
 //   workers/, scripts/   entry points (not checked here: they may import anything below them)
 //
 // What each checked folder's relative imports may name (every .ts file under it, `import` and
@@ -19,6 +20,7 @@
 //                statement, which is erased, so no activity or source code can enter the workflow bundle.
 //                Inline `import { type X }` does not count: under other compiler settings it keeps the import.
 //   operations/  lib/, sources/, activities/, workflows/, operations/
+//   api/         lib/, activities/, api/
 //
 // prisma/ (schema, migrations, migrator, catalog) is imported today only by the entry points and the tests,
 // so no checked folder may import it (nor catalog/, which replaces prisma/catalog.ts). Nothing checked may
@@ -32,7 +34,7 @@ import ts from 'typescript';
 const ROOT = path.resolve(__dirname, '..', '..');
 
 /** Lowest first; a name later in the list is a higher layer than one before it. */
-const ORDER = ['generated', 'lib', 'sources', 'activities', 'workflows', 'operations', 'workers', 'scripts'];
+const ORDER = ['generated', 'lib', 'sources', 'activities', 'workflows', 'operations', 'api', 'workers', 'scripts'];
 
 interface Rule {
   /** Folders whose code (values and types) this layer may import. */
@@ -47,6 +49,7 @@ const RULES: Record<string, Rule> = {
   activities: { imports: ['lib', 'sources', 'activities'] },
   workflows: { imports: ['lib', 'workflows'], typesFrom: ['activities', 'sources'] },
   operations: { imports: ['lib', 'sources', 'activities', 'workflows', 'operations'] },
+  api: { imports: ['lib', 'activities', 'api'] },
 };
 
 interface ImportRef {
