@@ -206,14 +206,12 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
       try {
         await pool.query('SELECT 1');
       } catch {
-        return reply
-          .code(503)
-          .send({
-            statusCode: 503,
-            error: 'database_unreachable',
-            parameter: null,
-            message: 'the database does not answer',
-          });
+        return reply.code(503).send({
+          statusCode: 503,
+          error: 'database_unreachable',
+          parameter: null,
+          message: 'the database does not answer',
+        });
       }
       return { status: 'ok' as const, database: 'ok' as const };
     },
@@ -389,7 +387,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
 export interface RunningApi {
   url: string;
   app: FastifyInstance;
-  close(): Promise<void>;
+  close(graceMs?: number): Promise<void>;
 }
 
 /** Builds the API and listens on host:port (port 0: a free one); `url` is where it answers. */
@@ -399,5 +397,18 @@ export async function startApi(opts: ApiOptions & { host: string; port: number }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;
   const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
-  return { url: `http://${host}:${port}`, app, close: () => app.close() };
+  return {
+    url: `http://${host}:${port}`,
+    app,
+    // Stops taking connections (idle keep-alive ones are closed) and waits for the requests in flight; a
+    // download still running after `graceMs` (a slow CSV reader) is cut so shutdown is never held up.
+    async close(graceMs = 10_000) {
+      const timer = setTimeout(() => app.server.closeAllConnections(), graceMs);
+      try {
+        await app.close();
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
 }

@@ -67,6 +67,15 @@ const EnvSchema = z.object({
     }, 'port must be between 1 and 65535')
     .optional()
     .describe('address of the Prometheus /metrics endpoint (SDK and TEDI metrics); unset = no endpoint'),
+  TEDI_API_HOST: z
+    .string()
+    .regex(
+      /^([A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*|\[?[0-9a-fA-F:.]+\]?)$/,
+      'must be a host name or IP address to listen on, e.g. 127.0.0.1, or 0.0.0.0 in a container',
+    )
+    .default('127.0.0.1')
+    .describe('address the HTTP read API listens on; default loopback only'),
+  TEDI_API_PORT: port.default(8088).describe('port of the HTTP read API (npm start, npm run api)'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });
 

@@ -1,7 +1,9 @@
 // `npm start`: the whole scheduler on one machine. Uses DATABASE_URL / TEMPORAL_ADDRESS when they are
 // set (and stops, naming the variable, when one does not answer), otherwise starts an embedded PostgreSQL
 // and the Temporal dev server (data under .data/), then applies migrations, loads the catalog, ensures the schedules and runs the workers for
-// all five task queues until Ctrl-C, when it stops everything it started.
+// all five task queues and the HTTP read API (TEDI_API_HOST:TEDI_API_PORT) until Ctrl-C, when it stops
+// everything it started.
+import { listenFromConfig } from '../api/listen';
 import { ConfigError, loadConfig } from '../lib/config';
 import { bringUpEnvironment } from '../lib/infra/environment';
 import { installRuntime } from '../lib/logging';
@@ -33,12 +35,25 @@ async function main() {
       prepare: true,
       log: say,
     });
+    let api: Awaited<ReturnType<typeof listenFromConfig>>;
+    try {
+      api = await listenFromConfig(config, app.db.pool);
+    } catch (err) {
+      await app.close();
+      throw err;
+    }
     say(`workers polling: ${app.workers.map((w) => w.options.taskQueue).join(', ')}`);
     say(`Temporal: ${env.temporalAddress} (namespace ${config.TEMPORAL_NAMESPACE})`);
     if (env.uiUrl) say(`Web UI: ${env.uiUrl}/namespaces/${config.TEMPORAL_NAMESPACE}/schedules`);
     if (config.TEDI_METRICS_BIND) say(`Metrics: http://${config.TEDI_METRICS_BIND}/metrics`);
+    say(`Read API: ${api.url}/v1/sources (OpenAPI ${api.url}/openapi.json, interactive page ${api.url}/docs)`);
     say('Ctrl-C stops everything this command started.');
-    await runWorkers(app.workers, stopRequested);
+    try {
+      await runWorkers(app.workers, stopRequested);
+    } finally {
+      // Stops taking connections and lets the requests in flight finish, before the pool closes.
+      await api.close();
+    }
     await app.close();
   } finally {
     say('stopping');

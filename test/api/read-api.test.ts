@@ -5,6 +5,8 @@
 // CSV streaming of 100k rows with bounded heap growth; and /openapi.json, a valid OpenAPI 3.1 document
 // whose paths are the routes and whose response schemas accept the real responses.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,6 +17,7 @@ import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { type RunningApi, startApi } from '../../api/server';
 import { type Database, openDatabase } from '../../lib/db';
+import { freePort } from '../../lib/infra/postgres';
 import type { ObservationRow as Row } from '../../sources/kit/types';
 import { startTestDatabase, type TestDatabase } from '../helpers/database';
 import { catalogVersion, loadRevision } from '../helpers/store';
@@ -534,5 +537,49 @@ describe('OpenAPI', () => {
     const res = await get('/docs/');
     assert.equal(res.status, 200);
     assert.match(String(res.body), /swagger-ui/i);
+  });
+});
+
+describe('npm run api (scripts/api.ts)', () => {
+  const ROOT = path.resolve(__dirname, '..', '..');
+  function runApi(env: Record<string, string>) {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/api.ts'], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d) => {
+      output += d;
+    });
+    child.stderr.on('data', (d) => {
+      output += d;
+    });
+    const exited = once(child, 'exit') as Promise<[number | null, string | null]>;
+    return { child, exited, output: () => output };
+  }
+
+  test('serves the API on TEDI_API_HOST:TEDI_API_PORT, prints its URL, stops cleanly on SIGTERM', async () => {
+    const port = await freePort();
+    const run = runApi({ DATABASE_URL: database.url, TEDI_API_PORT: String(port), TEDI_API_HOST: '127.0.0.1' });
+    for (let i = 0; i < 300 && !run.output().includes('read API:'); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.match(run.output(), new RegExp(`read API: http://127\\.0\\.0\\.1:${port}/v1/sources`), run.output());
+    const res = await fetch(`http://127.0.0.1:${port}/v1/sources/alpha/revisions`);
+    assert.equal(res.status, 200);
+    assert.equal(((await res.json()) as { currentRevision: number }).currentRevision, 3);
+    run.child.kill('SIGTERM');
+    const [code] = await run.exited;
+    assert.equal(code, 0, run.output());
+    assert.match(run.output(), /read API stopping/);
+  });
+
+  test('a port in use or no DATABASE_URL stops it with the variable named', async () => {
+    const taken = new URL(api.url).port;
+    const busy = runApi({ DATABASE_URL: database.url, TEDI_API_PORT: taken });
+    assert.equal((await busy.exited)[0], 1);
+    assert.match(busy.output(), /cannot listen on 127\.0\.0\.1:\d+ \(EADDRINUSE\): set TEDI_API_PORT/);
+    const noDb = runApi({ DATABASE_URL: '' });
+    assert.equal((await noDb.exited)[0], 1);
+    assert.match(noDb.output(), /needs DATABASE_URL/);
   });
 });

@@ -76,3 +76,18 @@ test('a bad DATABASE_URL is shown with its password masked', () => {
 test('empty strings count as unset', () => {
   assert.equal(loadConfig({ DATABASE_URL: '' }).DATABASE_URL, undefined);
 });
+
+test('the read API listens on loopback by default; a bad host or port names its variable', () => {
+  const config = loadConfig({});
+  assert.equal(config.TEDI_API_HOST, '127.0.0.1');
+  assert.equal(config.TEDI_API_PORT, 8088);
+  assert.equal(loadConfig({ TEDI_API_HOST: '0.0.0.0', TEDI_API_PORT: '9090' }).TEDI_API_PORT, 9090);
+  assert.throws(
+    () => loadConfig({ TEDI_API_HOST: 'http://x', TEDI_API_PORT: '70000' }),
+    (err: Error) => {
+      assert.match(err.message, /TEDI_API_HOST="http:\/\/x": must be a host name or IP address/);
+      assert.match(err.message, /TEDI_API_PORT="70000"/);
+      return true;
+    },
+  );
+});
