@@ -34,6 +34,7 @@ import {
   resolveVersion,
   streamObservations,
 } from '../activities/store/read';
+import { redactUrlsInText } from '../lib/redact';
 import {
   DiffQuery,
   DiffResponse,
@@ -52,8 +53,24 @@ import {
 
 export interface ApiOptions {
   pool: Pool;
-  /** Fastify's logger (pino) options; default none. */
+  /** Fastify's logger (pino); default none: a failed request (500) is reported through `onError`. */
   logger?: boolean;
+  /** Called for every 500; default: one JSON line on stderr, URLs' passwords masked. */
+  onError?: (err: unknown, request: FastifyRequest) => void;
+}
+
+function logToStderr(err: unknown, request: FastifyRequest): void {
+  const error = redactUrlsInText(err instanceof Error ? (err.stack ?? err.message) : String(err));
+  console.error(
+    JSON.stringify({
+      ts: new Date().toISOString(),
+      level: 'error',
+      msg: 'read API request failed',
+      method: request.method,
+      url: request.url,
+      error,
+    }),
+  );
 }
 
 /** Read-layer parameter names → the API's query parameter names. */
@@ -164,7 +181,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
         .code(status)
         .send({ statusCode: status, error: 'bad_request', parameter: null, message: (err as Error).message });
     }
-    request.log.error(err);
+    (opts.onError ?? logToStderr)(err, request);
     return reply
       .code(500)
       .send({ statusCode: 500, error: 'internal', parameter: null, message: 'internal error: see the server log' });

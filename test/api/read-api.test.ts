@@ -15,6 +15,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
+import type { Pool } from 'pg';
 import { type RunningApi, startApi } from '../../api/server';
 import { type Database, openDatabase } from '../../lib/db';
 import { freePort } from '../../lib/infra/postgres';
@@ -346,6 +347,30 @@ describe('bad input', () => {
     }
     const missing = await get('/v2/nothing');
     assert.equal(missing.status, 404);
+  });
+});
+
+describe('failures', () => {
+  test('a failing database: 500 without details (reported to onError), /healthz 503', async () => {
+    const failing = { query: () => Promise.reject(new Error('connect ECONNREFUSED')) } as unknown as Pool;
+    const reported: unknown[] = [];
+    const broken = await startApi({ pool: failing, host: '127.0.0.1', port: 0, onError: (err) => reported.push(err) });
+    try {
+      const res = await fetch(`${broken.url}/v1/sources`);
+      assert.equal(res.status, 500);
+      assert.deepEqual(await res.json(), {
+        statusCode: 500,
+        error: 'internal',
+        parameter: null,
+        message: 'internal error: see the server log',
+      });
+      assert.match(String(reported[0]), /ECONNREFUSED/);
+      const health = await fetch(`${broken.url}/healthz`);
+      assert.equal(health.status, 503);
+      assert.equal(((await health.json()) as { error: string }).error, 'database_unreachable');
+    } finally {
+      await broken.close();
+    }
   });
 });
 
