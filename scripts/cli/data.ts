@@ -20,11 +20,11 @@ import { UsageError, validateArgs } from './errors';
 import { JSON_HELP, notice, printJson, printTable, truncate } from './output';
 
 /** `--where dim=value`, repeatable: commander collects them. */
-function collect(value: string, previous: string[] = []): string[] {
+export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
-const whereFlags = z
+export const whereFlags = z
   .array(z.string())
   .optional()
   .transform((items, ctx) => {
@@ -84,7 +84,7 @@ const SeriesArgs = z.object({
 });
 
 /** A query-layer error as the command line names it: `--revision: ...`, `--where: ...`. */
-function asUsageError(err: unknown, flags: Record<string, string>): unknown {
+export function asUsageError(err: unknown, flags: Record<string, string>): unknown {
   if (!(err instanceof ReadError)) return err;
   const top = err.parameter.split('.')[0]!;
   return new UsageError(`${flags[top] ?? `--${top}`}: ${err.detail}`);

@@ -3,6 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerData } from './data';
 import { exitCodeOf, rootMessage, UsageError } from './errors';
+import { registerExport } from './export';
 import { registerImport } from './import';
 import { registerLogs } from './logs';
 import { registerReset } from './reset';
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerVersions(program);
   registerLogs(program);
   registerData(program);
+  registerExport(program);
   registerTrigger(program);
   registerImport(program);
   registerReset(program);
