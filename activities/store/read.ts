@@ -582,7 +582,7 @@ export async function diff(pool: Queryable, query: DiffQuery): Promise<Page<Diff
 export const OBSERVATION_CSV_HEADER = ['series_key', 'period', 'value', 'unit', 'attributes', 'dimensions'];
 
 /** One CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break. */
-function csvField(value: string | null): string {
+export function csvField(value: string | null): string {
   if (value === null) return '';
   return /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
 }

@@ -8,7 +8,9 @@ import {
   countObservations,
   listSeries,
   MAX_LIMIT,
+  OBSERVATION_CSV_HEADER,
   type ObservationRow,
+  observationCsvLine,
   observations,
   ReadError,
   resolveVersion,
@@ -103,27 +105,6 @@ const DATA_FLAGS = {
 
 const attributesText = (o: ObservationRow) => (o.attributes ? JSON.stringify(o.attributes) : '');
 
-/** One CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break. */
-export function csvField(value: string | null): string {
-  if (value === null) return '';
-  return /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
-}
-
-export const CSV_HEADER = ['series_key', 'period', 'value', 'unit', 'attributes', 'dimensions'];
-
-function csvLine(o: ObservationRow): string {
-  return `${[
-    o.seriesKey,
-    o.period,
-    o.value,
-    o.unit,
-    o.attributes ? JSON.stringify(o.attributes) : null,
-    o.dimensions ? JSON.stringify(o.dimensions) : null,
-  ]
-    .map(csvField)
-    .join(',')}\n`;
-}
-
 /** Writes to stdout, waiting for it to drain when the pipe is full (a slow reader sets the pace). */
 async function write(text: string): Promise<void> {
   if (!process.stdout.write(text)) await new Promise<void>((resolve) => process.stdout.once('drain', resolve));
@@ -174,10 +155,10 @@ export function registerData(program: Command): void {
             // starts) must leave stdout empty.
             const rows = stream[Symbol.asyncIterator]();
             let next = await rows.next();
-            await write(`${CSV_HEADER.join(',')}\n`);
+            await write(`${OBSERVATION_CSV_HEADER.join(',')}\n`);
             let n = 0;
             for (; !next.done; next = await rows.next()) {
-              await write(csvLine(next.value));
+              await write(observationCsvLine(next.value));
               n++;
             }
             const { revision } = await stream.ready;

@@ -10,8 +10,6 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { rowHash } from '../../activities/ingestion/row-hash';
-import { mergeStagedRevision } from '../../activities/store/merge-revision';
 import {
   countObservations,
   diff,
@@ -24,12 +22,11 @@ import {
   ReadError,
   streamObservations,
 } from '../../activities/store/read';
-import { SpoolWriter } from '../../activities/store/spool-writer';
-import { dropStaging, stageFromSpool, stagingRow, stagingTableFor } from '../../activities/store/staging';
 import { type Database, openDatabase } from '../../lib/db';
 import { freshnessOf } from '../../lib/scheduling/freshness';
 import type { ObservationRow as Row } from '../../sources/kit/types';
 import { startTestDatabase, type TestDatabase } from '../helpers/database';
+import { catalogVersion as catalogVersionOf, loadRevision } from '../helpers/store';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tedi-read-contract-'));
 let database: TestDatabase;
@@ -73,61 +70,9 @@ const REV3 = [
   row('EM', 'TGO', '2000', '9', '%', null),
 ];
 
-async function catalogVersion(name: string, frequency = 'annual'): Promise<number> {
-  const source = await db.pool.query(
-    `INSERT INTO data_sources (name, title, url, organization, vertical, connector, update_frequency, updated_at)
-     VALUES ($1, $1 || ' title', 'http://127.0.0.1:9', 'test', 'agriculture', 'test-connector', $2, now()) RETURNING id`,
-    [name, frequency],
-  );
-  const dataset = await db.pool.query(
-    'INSERT INTO datasets (slug, title, vertical, data_source_id) VALUES ($1, $1, $2, $3) RETURNING id',
-    [name, 'agriculture', source.rows[0].id],
-  );
-  const version = await db.pool.query(
-    `INSERT INTO dataset_versions (dataset_id, data_source_id, version, updated_at)
-     VALUES ($1, $2, 'current', now()) RETURNING id`,
-    [dataset.rows[0].id, source.rows[0].id],
-  );
-  return version.rows[0].id as number;
-}
-
-/** Stages `rows` and merges them as one load (the real merge), then dates the revision `at`. */
-async function load(versionId: number, key: string, rows: Row[], at: Date, probeToken: string) {
-  const spool = new SpoolWriter(path.join(tmp, `${key.replaceAll('/', '-')}.copy`));
-  for (const [i, r] of rows.entries()) await spool.write(stagingRow(i + 1, i + 1, r, rowHash(r)));
-  await spool.close();
-  const table = stagingTableFor(key);
-  const client = await db.pool.connect();
-  try {
-    await client.query('BEGIN');
-    await stageFromSpool(client, table, spool.file);
-    const result = await mergeStagedRevision(client, {
-      ingestKey: key,
-      stagingTable: table,
-      datasetVersionId: versionId,
-      sourceName: 'test',
-      checksum: `sum-${key}`,
-      probeToken,
-      expectedRows: rows.length,
-      rejectedRows: 0,
-      policy: { allowEmpty: false, maxRemovedRatio: 1, duplicateKeys: 'fail' },
-      acceptRemovals: false,
-    });
-    await dropStaging(client, table);
-    await client.query('UPDATE dataset_revisions SET created_at = $3 WHERE dataset_version_id = $1 AND revision = $2', [
-      versionId,
-      result.revision,
-      at,
-    ]);
-    await client.query('COMMIT');
-    return result;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
-}
+const catalogVersion = (name: string, frequency = 'annual') => catalogVersionOf(db, name, frequency);
+const load = (versionId: number, key: string, rows: Row[], at: Date, probeToken: string) =>
+  loadRevision(db, tmp, versionId, key, rows, at, probeToken);
 
 /** Writes `n` observations straight into the store as revision 1 of a new version: for volume, not for merge. */
 async function bulkVersion(name: string, seriesCount: number, periods: number): Promise<void> {
