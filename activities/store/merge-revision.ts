@@ -100,12 +100,13 @@ export async function mergeStagedRevision(client: PoolClient, input: MergeInput)
   // Every series of the snapshot has its row (new keys are added; series are never deleted), so the rest
   // of the merge joins on integer ids. Inside the transaction: a refused snapshot leaves no series behind.
   // Its named dimensions are derived from the key by the source's spec, so they are kept current in place
-  // (a spec that names them anew renames them), never versioned; an unchanged series is not written.
+  // (a spec that names them anew renames them), never versioned; an unchanged series is not written, and a
+  // snapshot that names none (any_value skips NULLs) never erases them.
   const newSeries = await client.query(
     `INSERT INTO series AS s (dataset_version_id, series_key, dimensions)
      SELECT $1, series_key, any_value(dimensions) FROM ${input.stagingTable} GROUP BY series_key
      ON CONFLICT (dataset_version_id, series_key) DO UPDATE SET dimensions = EXCLUDED.dimensions
-      WHERE s.dimensions IS DISTINCT FROM EXCLUDED.dimensions`,
+      WHERE EXCLUDED.dimensions IS NOT NULL AND s.dimensions IS DISTINCT FROM EXCLUDED.dimensions`,
     [v],
   );
   await refreshStatisticsIfGrown(client, 'series', newSeries.rowCount ?? 0);

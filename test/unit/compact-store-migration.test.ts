@@ -10,14 +10,11 @@ import { after, before, test } from 'node:test';
 import { Client } from 'pg';
 import { rowHash } from '../../activities/ingestion/row-hash';
 import { observationsAsOf } from '../../activities/store/as-of';
-import { mergeStagedRevision } from '../../activities/store/merge-revision';
-import { DEFAULT_MAX_REMOVED_RATIO } from '../../activities/store/snapshot-guard';
-import { SpoolWriter } from '../../activities/store/spool-writer';
-import { dropStaging, stageFromSpool, stagingRow, stagingTableFor } from '../../activities/store/staging';
 import { type Database, openDatabase } from '../../lib/db';
 import { applyMigrations } from '../../prisma/migrator';
 import type { ObservationRow } from '../../sources/kit/types';
 import { startTestDatabase, type TestDatabase } from '../helpers/database';
+import { loadRevision } from '../helpers/store';
 
 const MIGRATIONS = path.join(__dirname, '..', '..', 'prisma', 'migrations');
 const COMPACT = fs.readdirSync(MIGRATIONS).find((name) => name.endsWith('_compact_store')) ?? '';
@@ -159,38 +156,8 @@ async function writeOldLayout(client: Client, versionId: number, rows: OldRow[],
   await client.query('UPDATE dataset_versions SET current_revision = $2 WHERE id = $1', [versionId, revisions]);
 }
 
-/** Stages `rows` and merges them as one load on the new layout. */
-async function load(key: string, rows: ObservationRow[]) {
-  const spool = new SpoolWriter(path.join(tmp, `${key.replaceAll('/', '-')}.copy`));
-  for (const [i, r] of rows.entries()) await spool.write(stagingRow(i + 1, i + 1, r, rowHash(r)));
-  await spool.close();
-  const table = stagingTableFor(key);
-  const client = await db.pool.connect();
-  try {
-    await client.query('BEGIN');
-    await stageFromSpool(client, table, spool.file);
-    const result = await mergeStagedRevision(client, {
-      ingestKey: key,
-      stagingTable: table,
-      datasetVersionId: faostat,
-      sourceName: 'faostat',
-      checksum: key,
-      probeToken: null,
-      expectedRows: rows.length,
-      rejectedRows: 0,
-      policy: { allowEmpty: false, maxRemovedRatio: DEFAULT_MAX_REMOVED_RATIO, duplicateKeys: 'fail' },
-      acceptRemovals: false,
-    });
-    await dropStaging(client, table);
-    await client.query('COMMIT');
-    return result;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
-}
+/** Stages `rows` and merges them as one load on the new layout (test/helpers/store.ts). */
+const load = (key: string, rows: ObservationRow[]) => loadRevision(db, tmp, faostat, key, rows, new Date());
 
 test('a store written on the old layout reads the same as of every revision after the migration', async () => {
   assert.match(COMPACT, /^\d{14}_compact_store$/, 'the compact-store migration exists');
@@ -292,4 +259,29 @@ test('the next load compares by the migrated hashes: the same snapshot is no cha
     ].sort(),
     'the migrated row was closed at revision 4 and its successor inserted',
   );
+});
+
+test('a series keeps its named dimensions when a later snapshot names none (a spec that stopped naming them)', async () => {
+  const key = 'QCL|4|5510|15';
+  const current = await observationsAsOf(db.pool, faostat);
+  const rows = current.map(({ seriesKey, period, value, unit, attributes }) => ({
+    seriesKey,
+    period,
+    value,
+    unit,
+    attributes,
+  }));
+  const dimensions = { area: '4', element: '5510', item: '15' };
+  const named = rows.map((r) => (r.seriesKey === key ? { ...r, dimensions } : r));
+  await load('dimensions/named', named);
+  const stored = async () =>
+    (
+      await db.pool.query('SELECT dimensions FROM series WHERE dataset_version_id = $1 AND series_key = $2', [
+        faostat,
+        key,
+      ])
+    ).rows[0]?.dimensions;
+  assert.deepEqual(await stored(), dimensions, 'named by the snapshot: stored once with the series');
+  await load('dimensions/unnamed', rows);
+  assert.deepEqual(await stored(), dimensions, 'a snapshot without dimensions leaves them as they were');
 });
