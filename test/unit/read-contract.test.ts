@@ -612,6 +612,12 @@ describe('the query layer', () => {
     assert.deepEqual([page1.rows[0]!.oldAttributes, page1.rows[0]!.newAttributes], [{ flag: 'A' }, { flag: 'E' }]);
   });
 
+  test('the page-size cap is 10,000: exactly the cap is a page, one more is refused (below)', async () => {
+    const page = await observations(db.pool, { source: 'alpha', limit: 10_000 });
+    assert.ok(page.rows.length > 0 && page.rows.length <= 10_000);
+    await assert.rejects(observations(db.pool, { source: 'alpha', limit: 10_001 }), ReadError);
+  });
+
   test('bad input: a ReadError naming the parameter and the fix', async () => {
     const cases: [() => Promise<unknown>, string, string, RegExp][] = [
       [
