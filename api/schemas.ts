@@ -18,9 +18,9 @@ const limit = z.coerce
   .number({ error: `must be a whole number from 1 to ${MAX_LIMIT}, e.g. ${DEFAULT_LIMIT}` })
   .int(`must be a whole number from 1 to ${MAX_LIMIT}, e.g. ${DEFAULT_LIMIT}`)
   .min(1, `must be a whole number from 1 to ${MAX_LIMIT}, e.g. ${DEFAULT_LIMIT}`)
-  .max(MAX_LIMIT, `is above the cap of ${MAX_LIMIT}: page with the \`next\` cursor, or use format=csv`)
+  .max(MAX_LIMIT, `is above the cap of ${MAX_LIMIT}: page with the \`next\` cursor, or use format=csv or parquet`)
   .optional()
-  .describe(`page size, 1 to ${MAX_LIMIT} (default ${DEFAULT_LIMIT}; with format=csv: every row)`);
+  .describe(`page size, 1 to ${MAX_LIMIT} (default ${DEFAULT_LIMIT}; with format=csv or parquet: every row)`);
 
 const version = z
   .string()
@@ -111,7 +111,10 @@ export const ObservationsQuery = withDimensions({
   to: z.string().min(1, 'needs a period label, e.g. 2020').optional().describe('last period (compared as text)'),
   limit,
   after,
-  format: z.enum(['json', 'csv'], { error: 'must be json or csv' }).optional().describe('json (default) or csv'),
+  format: z
+    .enum(['json', 'csv', 'parquet'], { error: 'must be json, csv or parquet' })
+    .optional()
+    .describe('json (default, one page), csv or parquet (every matching row, streamed)'),
 });
 
 export const DiffQuery = z

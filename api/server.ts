@@ -20,6 +20,7 @@ import {
 } from 'fastify-type-provider-zod';
 import type { Pool } from 'pg';
 import { z } from 'zod';
+import { parquetChunks } from '../activities/store/export';
 import {
   DEFAULT_LIMIT,
   diff,
@@ -135,6 +136,9 @@ async function* csvChunks(first: ObservationRow | undefined, rest: AsyncIterator
 }
 
 const errorResponses = { 400: ErrorBody, 404: ErrorBody };
+
+/** The media type of Parquet (registered with IANA in 2024). */
+const PARQUET_TYPE = 'application/vnd.apache.parquet';
 
 export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   const { pool } = opts;
@@ -304,15 +308,20 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
         description:
           'Filters: series (repeatable), dim.NAME=value (repeat for several dimensions), from/to (periods). ' +
           'revision=N or asOf=DATE, not both. format=csv streams every matching row (or `limit` rows) as ' +
-          'text/csv with the columns series_key, period, value, unit, attributes, dimensions.',
+          'text/csv with the columns series_key, period, value, unit, attributes, dimensions. ' +
+          'format=parquet streams them as a Parquet file (the file `tedi export --format parquet` writes: ' +
+          'columns source, version, revision, series_key, dimensions, period, value, unit, attributes, ' +
+          'valid_from; value as exact decimal text; one row group per 10,000 rows), as an attachment ' +
+          'named SOURCE-rREVISION.parquet.',
         params: SourceParams,
         querystring: ObservationsQuery,
         response: {
           200: {
-            description: 'a page of observations (JSON), or every matching row (format=csv)',
+            description: 'a page of observations (JSON), or every matching row (format=csv, format=parquet)',
             content: {
               'application/json': { schema: ObservationsResponse },
               'text/csv': { schema: z.string() },
+              [PARQUET_TYPE]: { schema: z.string().meta({ format: 'binary' }) },
             },
           },
           ...errorResponses,
@@ -334,22 +343,28 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
         periodTo: q.to,
         after: q.after,
       };
-      if (q.format === 'csv') {
+      if (q.format === 'csv' || q.format === 'parquet') {
         const stream = streamObservations(pool, { ...query, limit: q.limit });
         const rows = stream[Symbol.asyncIterator]();
-        // The first row is asked for before anything is sent: bad input is a 400, not a broken CSV.
+        // The first row is asked for before anything is sent: bad input is a 400, not a broken file.
         const first = await rows.next();
         const read = await stream.ready;
         if (conditional(request, reply, etagOf(read.source, read.version, read.revision))) {
           await rows.return?.();
           return reply;
         }
-        reply.header('content-type', 'text/csv; charset=utf-8');
         reply.header('x-tedi-revision', String(read.revision));
+        const head = first.done ? undefined : first.value;
         // Readable.from: the socket's backpressure paces the cursor; a client that goes away destroys the
         // stream, which ends the generator and so closes the cursor and frees the connection.
         // (The typed reply knows only the JSON body; a stream bypasses the serializer.)
-        return (reply as FastifyReply).send(Readable.from(csvChunks(first.done ? undefined : first.value, rows)));
+        if (q.format === 'csv') {
+          reply.header('content-type', 'text/csv; charset=utf-8');
+          return (reply as FastifyReply).send(Readable.from(csvChunks(head, rows)));
+        }
+        reply.header('content-type', PARQUET_TYPE);
+        reply.header('content-disposition', `attachment; filename="${read.source}-r${read.revision}.parquet"`);
+        return (reply as FastifyReply).send(Readable.from(parquetChunks(read, head, rows)));
       }
       const page = await observations(pool, { ...query, limit: q.limit ?? DEFAULT_LIMIT });
       if (conditional(request, reply, etagOf(page.source, page.version, page.revision))) return reply;

@@ -5,12 +5,15 @@
 //
 // Columns (both formats): source, version, revision, series_key, dimensions (JSON text), period, value (the
 // exact decimal as text, never a float), unit, attributes (JSON text), valid_from. Parquet goes through
-// hyparquet-writer's incremental ParquetWriter: one row group per batch, each flushed to disk as written.
+// hyparquet-writer's incremental ParquetWriter: one row group per batch, each handed on as written.
+// parquetChunks is the one Parquet writer: the CLI export pipes it into FILE.tmp, the read API
+// (api/server.ts, format=parquet) into the HTTP response.
 
-import { once } from 'node:events';
 import fs from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { SchemaElement } from 'hyparquet';
-import { fileWriter, ParquetWriter } from 'hyparquet-writer';
+import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
 import type { Pool } from 'pg';
 import { type ObservationRow, type ObservationsQuery, streamObservations } from './read';
 
@@ -52,13 +55,13 @@ function csvField(value: string | number | null): string {
 
 const jsonText = (v: unknown): string | null => (v === null || v === undefined ? null : JSON.stringify(v));
 
-interface Context {
+export interface ExportContext {
   source: string;
   version: string;
   revision: number;
 }
 
-function csvLine(c: Context, o: ObservationRow): string {
+function csvLine(c: ExportContext, o: ObservationRow): string {
   return `${[
     c.source,
     c.version,
@@ -98,69 +101,103 @@ export const PARQUET_SCHEMA: SchemaElement[] = [
   int32('valid_from'),
 ];
 
-interface Sink {
-  write(row: ObservationRow): Promise<void>;
-  finish(): Promise<void>;
-  abort(): Promise<void>;
+/** Row-group bytes for whoever writes them out: a file (tedi export) or an HTTP response (the read API). */
+class ChunkWriter extends ByteWriter {
+  private readonly chunks: Uint8Array[] = [];
+
+  /** Called by ParquetWriter after each row group: moves the bytes written so far out of the buffer. */
+  flush(): void {
+    if (this.index === 0) return;
+    this.chunks.push(new Uint8Array(this.buffer.slice(0, this.index)));
+    this.index = 0;
+  }
+
+  override finish(): void {
+    this.flush();
+  }
+
+  /** The bytes flushed since the last call. */
+  take(): Uint8Array[] {
+    return this.chunks.splice(0);
+  }
 }
 
-async function csvSink(file: string, c: Context): Promise<Sink> {
-  const out = fs.createWriteStream(file, { flags: 'w' });
-  await once(out, 'open');
-  const put = async (s: string) => {
-    if (!out.write(s)) await once(out, 'drain');
-  };
-  await put(`${EXPORT_COLUMNS.join(',')}\n`);
-  return {
-    write: (row) => put(csvLine(c, row)),
-    finish: async () => {
-      out.end();
-      await once(out, 'finish');
-    },
-    abort: async () => {
-      out.destroy();
-      await once(out, 'close').catch(() => undefined);
-    },
-  };
+/**
+ * The one Parquet writer of observations: a Parquet file (PARQUET_SCHEMA) as a sequence of byte chunks,
+ * one row group of `batch` rows at a time, pulled row by row from `rows` (so the consumer's pace, a disk or
+ * a socket, paces the cursor). Only one batch of rows and its encoded row group are held at once; what
+ * ParquetWriter keeps until the footer is per row group (offsets, statistics), a few hundred bytes each.
+ * `first` is a row already taken from `rows` (callers ask for it before committing to the output, so bad
+ * input fails before a file or a response exists). Ending early, by error or by the consumer stopping,
+ * ends `rows` (closing its cursor).
+ */
+export async function* parquetChunks(
+  c: ExportContext,
+  first: ObservationRow | undefined,
+  rows: AsyncIterator<ObservationRow>,
+  batch = EXPORT_BATCH,
+): AsyncGenerator<Uint8Array> {
+  try {
+    const out = new ChunkWriter(1 << 20);
+    const writer = new ParquetWriter({ writer: out, schema: PARQUET_SCHEMA });
+    let group: ObservationRow[] = first ? [first] : [];
+    const writeGroup = () => {
+      const n = group.length;
+      const col = (name: string, f: (o: ObservationRow) => unknown) => ({ name, data: group.map(f) });
+      // Synchronous: ChunkWriter.flush returns nothing, so ParquetWriter never waits on it.
+      void writer.write({
+        rowGroupSize: n,
+        columnData: [
+          col('source', () => c.source),
+          col('version', () => c.version),
+          { name: 'revision', data: new Int32Array(n).fill(c.revision) },
+          col('series_key', (o) => o.seriesKey),
+          col('dimensions', (o) => jsonText(o.dimensions)),
+          col('period', (o) => o.period),
+          col('value', (o) => o.value),
+          col('unit', (o) => o.unit),
+          col('attributes', (o) => jsonText(o.attributes)),
+          { name: 'valid_from', data: Int32Array.from(group, (o) => o.validFrom) },
+        ],
+      });
+      group = [];
+    };
+    for (;;) {
+      const next = await rows.next();
+      if (!next.done) group.push(next.value);
+      if (group.length >= batch || (next.done && group.length > 0)) {
+        writeGroup();
+        yield* out.take();
+      }
+      if (next.done) break;
+    }
+    void writer.finish();
+    yield* out.take();
+  } finally {
+    await rows.return?.();
+  }
 }
 
-function parquetSink(file: string, c: Context, batch: number): Sink {
-  const writer = new ParquetWriter({ writer: fileWriter(file), schema: PARQUET_SCHEMA });
-  let rows: ObservationRow[] = [];
-  const flush = async () => {
-    if (rows.length === 0) return;
-    const n = rows.length;
-    const col = (name: string, f: (o: ObservationRow) => unknown) => ({ name, data: rows.map(f) });
-    await writer.write({
-      rowGroupSize: n,
-      columnData: [
-        col('source', () => c.source),
-        col('version', () => c.version),
-        { name: 'revision', data: new Int32Array(n).fill(c.revision) },
-        col('series_key', (o) => o.seriesKey),
-        col('dimensions', (o) => jsonText(o.dimensions)),
-        col('period', (o) => o.period),
-        col('value', (o) => o.value),
-        col('unit', (o) => o.unit),
-        col('attributes', (o) => jsonText(o.attributes)),
-        { name: 'valid_from', data: Int32Array.from(rows, (o) => o.validFrom) },
-      ],
-    });
-    rows = [];
-  };
-  return {
-    write: async (row) => {
-      rows.push(row);
-      if (rows.length >= batch) await flush();
-    },
-    finish: async () => {
-      await flush();
-      await writer.finish();
-    },
-    abort: async () => {
-      rows = [];
-    },
-  };
+/** The export's CSV (EXPORT_COLUMNS, a header line first) in chunks of about 64 KiB; ends `rows` as above. */
+export async function* exportCsvChunks(
+  c: ExportContext,
+  first: ObservationRow | undefined,
+  rows: AsyncIterator<ObservationRow>,
+): AsyncGenerator<string> {
+  try {
+    let chunk = `${EXPORT_COLUMNS.join(',')}\n`;
+    if (first) chunk += csvLine(c, first);
+    for (let next = await rows.next(); !next.done; next = await rows.next()) {
+      chunk += csvLine(c, next.value);
+      if (chunk.length >= 65_536) {
+        yield chunk;
+        chunk = '';
+      }
+    }
+    if (chunk) yield chunk;
+  } finally {
+    await rows.return?.();
+  }
 }
 
 /**
@@ -177,23 +214,28 @@ export async function exportObservations(
   const iterator = stream[Symbol.asyncIterator]();
   // The first row is asked for before the file is created: bad input (checked when the stream starts) must
   // leave nothing on disk.
-  let next = await iterator.next();
+  const next = await iterator.next();
   const resolved = await stream.ready;
-  const c: Context = { source: resolved.source, version: resolved.version, revision: resolved.revision };
+  const c: ExportContext = { source: resolved.source, version: resolved.version, revision: resolved.revision };
   const tmp = `${opts.file}.tmp`;
-  let sink: Sink | undefined;
   let n = 0;
+  const counted: AsyncIterator<ObservationRow> = {
+    next: async () => {
+      const r = await iterator.next();
+      if (!r.done) n++;
+      return r;
+    },
+    return: async () => (await iterator.return?.()) ?? { done: true, value: undefined },
+  };
+  const first = next.done ? undefined : next.value;
+  if (first) n++;
   try {
-    sink = opts.format === 'csv' ? await csvSink(tmp, c) : parquetSink(tmp, c, batch);
-    for (; !next.done; next = await iterator.next()) {
-      await sink.write(next.value);
-      n++;
-    }
-    await sink.finish();
+    const chunks = opts.format === 'csv' ? exportCsvChunks(c, first, counted) : parquetChunks(c, first, counted, batch);
+    // pipeline: the file's backpressure paces the cursor; on any failure both ends are destroyed.
+    await pipeline(Readable.from(chunks), fs.createWriteStream(tmp, { flags: 'w' }));
     await fs.promises.rename(tmp, opts.file);
   } catch (err) {
     await iterator.return?.(undefined).catch(() => undefined);
-    await sink?.abort().catch(() => undefined);
     await fs.promises.rm(tmp, { force: true });
     throw err;
   }

@@ -2,7 +2,8 @@
 // merge (three revisions that add, update and remove observations), the server listening on 127.0.0.1
 // port 0, and fetch. Every route; keyset paging (no row twice, none skipped); dimension filters; as of a
 // revision and a date; diff; ETag and 304; the 400s naming each parameter; 404 for an unknown source;
-// CSV streaming of 100k rows with bounded heap growth; and /openapi.json, a valid OpenAPI 3.1 document
+// CSV streaming of 100k rows with bounded heap growth; Parquet (format=parquet) read back with hyparquet
+// and compared with the JSON rows; and /openapi.json, a valid OpenAPI 3.1 document
 // whose paths are the routes and whose response schemas accept the real responses.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -15,6 +16,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
+import { parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
 import type { Pool } from 'pg';
 import { type RunningApi, startApi } from '../../api/server';
 import { type Database, openDatabase } from '../../lib/db';
@@ -327,7 +329,8 @@ describe('bad input', () => {
       ['/v1/sources/alpha/observations?dim.=BEN', 400, 'dim.', /write dim\.NAME=value/],
       ['/v1/sources/alpha/series?dim.country=BEN&dim.country=TGO', 400, 'dim.country', /exactly one/],
       ['/v1/sources/alpha/observations?country=BEN', 400, 'country', /not a parameter of this route/],
-      ['/v1/sources/alpha/observations?format=xml', 400, 'format', /json or csv/],
+      ['/v1/sources/alpha/observations?format=xml', 400, 'format', /must be json, csv or parquet/],
+      ['/v1/sources/alpha/observations?format=PARQUET', 400, 'format', /must be json, csv or parquet/],
       ['/v1/sources/alpha/observations?version=nope', 400, 'version', /no version "nope"\. Versions: current/],
       ['/v1/sources/alpha/revisions?colour=red', 400, 'colour', /not a parameter/],
       ['/v1/sources/alpha/diff?to=2', 400, 'from', /revision number/],
@@ -480,6 +483,165 @@ describe('CSV', () => {
   });
 });
 
+/** A Parquet response body as rows, every value as text ('' for null), as the export test reads files. */
+async function parquetRows(body: ArrayBuffer): Promise<Record<string, string>[]> {
+  const rows = (await parquetReadObjects({ file: body })) as Record<string, unknown>[];
+  return rows.map((r) =>
+    Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === null || v === undefined ? '' : String(v)])),
+  );
+}
+
+/** The JSON route's rows (every page, limit 10,000) in the Parquet columns and spelling. */
+async function jsonRowsAsParquet(sourceAndQuery: string): Promise<Record<string, string>[]> {
+  const out: Record<string, string>[] = [];
+  let after: string | null = null;
+  do {
+    const sep = sourceAndQuery.includes('?') ? '&' : '?';
+    const res = await get(`${sourceAndQuery}${sep}limit=10000${after ? `&after=${encodeURIComponent(after)}` : ''}`);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    for (const o of res.body.observations) {
+      out.push({
+        source: res.body.source,
+        version: res.body.version,
+        revision: String(res.body.revision),
+        series_key: o.seriesKey,
+        dimensions: o.dimensions ? JSON.stringify(o.dimensions) : '',
+        period: o.period,
+        value: o.value ?? '',
+        unit: o.unit ?? '',
+        attributes: o.attributes ? JSON.stringify(o.attributes) : '',
+        valid_from: String(o.validFrom),
+      });
+    }
+    after = res.body.next;
+  } while (after);
+  return out;
+}
+
+async function getParquet(pathAndQuery: string, headers: Record<string, string> = {}) {
+  const res = await fetch(`${api.url}${pathAndQuery}`, { headers });
+  return { status: res.status, headers: res.headers, body: await res.arrayBuffer() };
+}
+
+describe('Parquet', () => {
+  test('format=parquet equals the JSON rows: latest, as of a revision and a date, filtered', async () => {
+    const cases: [string, number][] = [
+      ['/v1/sources/alpha/observations', 3],
+      ['/v1/sources/alpha/observations?revision=1', 1],
+      ['/v1/sources/alpha/observations?asOf=2026-02-15', 2],
+      ['/v1/sources/alpha/observations?revision=1&dim.country=BEN&from=2001', 1],
+      ['/v1/sources/paged/observations?dim.country=BEN', 1],
+      ['/v1/sources/paged/observations', 1],
+    ];
+    for (const [url, revision] of cases) {
+      const want = await jsonRowsAsParquet(url);
+      assert.ok(want.length > 0, url);
+      const sep = url.includes('?') ? '&' : '?';
+      const res = await getParquet(`${url}${sep}format=parquet`);
+      assert.equal(res.status, 200, url);
+      assert.equal(res.headers.get('content-type'), 'application/vnd.apache.parquet', url);
+      const source = url.split('/')[3];
+      assert.equal(
+        res.headers.get('content-disposition'),
+        `attachment; filename="${source}-r${revision}.parquet"`,
+        url,
+      );
+      assert.equal(res.headers.get('etag'), `"${source}/current/${revision}"`, url);
+      assert.deepEqual(await parquetRows(res.body), want, url);
+    }
+  });
+
+  test("the export's schema: value as exact decimal text; limit; an empty revision is a valid empty file", async () => {
+    const res = await getParquet('/v1/sources/alpha/observations?format=parquet');
+    const meta = await parquetMetadataAsync(res.body);
+    assert.deepEqual(
+      meta.schema.slice(1).map((s) => `${s.name}:${s.type}`),
+      [
+        'source:BYTE_ARRAY',
+        'version:BYTE_ARRAY',
+        'revision:INT32',
+        'series_key:BYTE_ARRAY',
+        'dimensions:BYTE_ARRAY',
+        'period:BYTE_ARRAY',
+        'value:BYTE_ARRAY',
+        'unit:BYTE_ARRAY',
+        'attributes:BYTE_ARRAY',
+        'valid_from:INT32',
+      ],
+    );
+    const rows = await parquetRows(res.body);
+    assert.deepEqual(
+      rows.map((r) => [r.series_key, r.period, r.value, r.unit, r.attributes]),
+      [
+        ['AG|BEN', '2000', '1', 't', '{"flag":"E"}'],
+        ['AG|BEN', '2001', '3', 't', '{"flag":"A"}'],
+        ['EM|TGO', '2000', '9', '%, "rate"', ''],
+      ],
+    );
+    const limited = await getParquet('/v1/sources/alpha/observations?format=parquet&revision=1&limit=2');
+    assert.equal((await parquetRows(limited.body)).length, 2);
+    const before = await getParquet('/v1/sources/alpha/observations?format=parquet&asOf=2025-12-31');
+    assert.equal(before.status, 200);
+    assert.equal(before.headers.get('content-disposition'), 'attachment; filename="alpha-r0.parquet"');
+    const empty = await parquetMetadataAsync(before.body);
+    assert.equal(empty.num_rows, 0n);
+    assert.deepEqual(await parquetRows(before.body), []);
+  });
+
+  test('ETag and If-None-Match; bad input is a 400 naming the parameter, before any byte of Parquet', async () => {
+    const cached = await getParquet('/v1/sources/alpha/observations?format=parquet', {
+      'if-none-match': '"alpha/current/3"',
+    });
+    assert.equal(cached.status, 304);
+    assert.equal(cached.body.byteLength, 0);
+    const stale = await getParquet('/v1/sources/alpha/observations?format=parquet', {
+      'if-none-match': '"alpha/current/2"',
+    });
+    assert.equal(stale.status, 200);
+    for (const [url, parameter] of [
+      ['/v1/sources/alpha/observations?format=parquet&asOf=nope', 'asOf'],
+      ['/v1/sources/alpha/observations?format=parquet&revision=9', 'revision'],
+      ['/v1/sources/alpha/observations?format=parquet&after=garbage!', 'after'],
+      ['/v1/sources/nope/observations?format=parquet', 'source'],
+    ]) {
+      const res = await get(url!);
+      assert.ok(res.status === 400 || res.status === 404, `${url}: ${res.status}`);
+      assert.match(res.headers.get('content-type') ?? '', /^application\/json/, url);
+      assert.equal(res.body.parameter, parameter, url);
+    }
+  });
+
+  test('100k rows: one row group per 10,000, first and last rows as JSON has them, the connection given back', async () => {
+    const res = await getParquet('/v1/sources/big/observations?format=parquet');
+    assert.equal(res.status, 200);
+    const meta = await parquetMetadataAsync(res.body);
+    assert.equal(meta.num_rows, BigInt(BIG_ROWS));
+    assert.deepEqual(
+      meta.row_groups.map((g) => Number(g.num_rows)),
+      Array.from({ length: BIG_ROWS / 10_000 }, () => 10_000),
+    );
+    const rows = await parquetRows(res.body);
+    const first = (await jsonRowsAsParquet('/v1/sources/big/observations?series=S000000|C0'))[0];
+    const last = (await jsonRowsAsParquet(`/v1/sources/big/observations?series=S009999|C9`)).at(-1);
+    assert.deepEqual(rows[0], first);
+    assert.deepEqual(rows.at(-1), last);
+    assert.equal(db.pool.totalCount - db.pool.idleCount, 0, 'the stream gave its connection back');
+  });
+
+  test('a client that goes away mid-download frees the connection', async () => {
+    const controller = new AbortController();
+    const res = await fetch(`${api.url}/v1/sources/big/observations?format=parquet`, { signal: controller.signal });
+    const reader = res.body!.getReader();
+    await reader.read();
+    controller.abort();
+    await reader.read().catch(() => undefined);
+    for (let i = 0; i < 100 && db.pool.totalCount - db.pool.idleCount > 0; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(db.pool.totalCount - db.pool.idleCount, 0, 'connection released after the client left');
+  });
+});
+
 describe('OpenAPI', () => {
   // biome-ignore lint/suspicious/noExplicitAny: an OpenAPI document
   let doc: any;
@@ -521,6 +683,14 @@ describe('OpenAPI', () => {
       'query:series',
       'query:to',
       'query:version',
+    ]);
+    const observationsOf = doc.paths['/v1/sources/{source}/observations'].get;
+    const format = observationsOf.parameters.find((x: { name: string }) => x.name === 'format');
+    assert.deepEqual(format.schema.enum, ['json', 'csv', 'parquet']);
+    assert.deepEqual(Object.keys(observationsOf.responses['200'].content), [
+      'application/json',
+      'text/csv',
+      'application/vnd.apache.parquet',
     ]);
     assert.deepEqual(params('/v1/sources/{source}/diff'), [
       'path:source',
