@@ -1,5 +1,6 @@
 // All activities, bound to the worker's database and secret key. Workflows import only the type.
 import type { ActivityDeps } from './deps';
+import { feedActivities } from './feed';
 import { auditLogActivities } from './ingestion/audit-log';
 import { pipelineActivities } from './ingestion/pipeline';
 import { maintenanceActivities } from './maintenance/maintenance';
@@ -13,6 +14,7 @@ export function createActivities(deps: ActivityDeps) {
     ...auditLogActivities(deps),
     ...pipelineActivities(deps),
     ...maintenanceActivities(deps),
+    ...feedActivities(deps),
   };
 }
 

@@ -31,6 +31,10 @@ export const FailureType = {
   StagingLost: 'StagingLost',
   /** TEDI's own database was unreachable or dropped the connection: retried on its own short schedule. */
   DatabaseUnavailable: 'DatabaseUnavailable',
+  /** A webhook receiver answered other than 2xx, too slowly, or not at all: the delivery is retried. */
+  ReceiverFailed: 'ReceiverFailed',
+  /** A webhook receiver answered 410 Gone, or its subscription was removed: delivery stops for good. */
+  ReceiverGone: 'ReceiverGone',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 
@@ -44,6 +48,7 @@ export const NON_RETRYABLE_FAILURES: FailureType[] = [
   // Not retried by Temporal's policy: the workflow handles these two itself (re-run from fetch; wait for the database).
   FailureType.StagingLost,
   FailureType.DatabaseUnavailable,
+  FailureType.ReceiverGone,
 ];
 
 /** A payload we cannot read; `cause` keeps the parser's own error for callers that add context. */

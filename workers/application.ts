@@ -10,6 +10,7 @@ import { type Database, openDatabase } from '../lib/db';
 import { resolveSecretKey } from '../lib/secrets';
 import { SCHEDULER_QUEUE, TASK_QUEUES, type TaskQueue } from '../lib/verticals';
 import { type Monitor, startMonitor } from '../operations/monitoring/monitor';
+import { ensureFeedDispatcher } from '../operations/temporal/feed';
 import { ensureOperatorConsole } from '../operations/temporal/operator-console';
 import { ensureSchedules } from '../operations/temporal/schedules';
 import { ensureSearchAttributes } from '../operations/temporal/search-attributes-admin';
@@ -71,6 +72,8 @@ export async function startApplication(config: AppConfig, opts: ApplicationOptio
     });
     // Catalog-wide gauges come from the process that runs the master scheduler (compose runs one).
     const monitor = queues.includes(SCHEDULER_QUEUE) ? startMonitor({ db, client }) : null;
+    // The change feed's dispatcher runs on the scheduler queue; whichever process serves it makes sure it runs.
+    if (queues.includes(SCHEDULER_QUEUE)) await ensureFeedDispatcher(client);
     return {
       db,
       client,

@@ -18,3 +18,15 @@ export function manualIngestionId(source: string, version: string, requestedAtIs
 export const MASTER_SCHEDULE_ID = 'tedi-master';
 export const CLEANUP_SCHEDULE_ID = 'tedi-cleanup-logs';
 export const RELIABILITY_SCHEDULE_ID = 'tedi-reliability-scores';
+
+export const FEED_DISPATCHER_ID = 'tedi-feed-dispatcher';
+
+/** One webhook delivery: who receives which revision; the trailing delivery id keeps it unique. */
+export function webhookDeliveryId(d: {
+  subscription: string;
+  source: string;
+  revision: number;
+  deliveryId: string;
+}): string {
+  return `webhook-${d.subscription}-${d.source}-r${d.revision}-d${d.deliveryId}`;
+}

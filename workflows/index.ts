@@ -1,4 +1,7 @@
 // Every workflow type the workers register. Each file reads as one business process.
+
+export { deliverWebhook } from './feed/deliver-webhook';
+export { feedDispatcher } from './feed/feed-dispatcher';
 export { ingestDatasetVersion } from './ingest-dataset-version';
 export { cleanupLogs, reliabilityScores } from './maintenance';
 export { masterScheduler } from './master-scheduler';

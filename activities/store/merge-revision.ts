@@ -12,6 +12,7 @@
 // - when the snapshot had rejected rows, a current row missing from it may be one of the rejected rows, so
 //   it is kept at its last good value (counted as `recordsKept`), never closed.
 import type { PoolClient } from 'pg';
+import { recordRevisionCreated } from '../feed/outbox';
 import type { LoadSummary } from '../ingestion/types';
 import { judgeSnapshot, refuseDuplicateKeys, type SnapshotPolicy, suspiciousSnapshot } from './snapshot-guard';
 import { stagedRowCount } from './staging';
@@ -259,6 +260,8 @@ export async function mergeStagedRevision(client: PoolClient, input: MergeInput)
       WHERE id = $1`,
     [v, revision, input.checksum, input.probeToken],
   );
+  // The change feed's event, in this transaction: consumers hear of the revision exactly when it commits.
+  await recordRevisionCreated(client, v, revision);
   return { changed: true, revision, ...counts, acceptedOverride };
 }
 

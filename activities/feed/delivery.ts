@@ -1,0 +1,183 @@
+// One POST of one webhook delivery. Every attempt, whatever its outcome, writes a row of the delivery log
+// (webhook_attempts) and brings the delivery's state up to date; Temporal's retry policy (lib/webhook-policy.ts)
+// decides when the next attempt comes. The event's body is the same on every attempt (the stored event),
+// signed afresh with the attempt's timestamp.
+//
+// Outcomes: 2xx = delivered. 410 Gone = the receiver wants no more: the subscription is disabled and the
+// delivery fails for good. Anything else (another status, no answer within WEBHOOK_TIMEOUT_MS, a refused or
+// closed connection) is retried; the last allowed attempt is logged as "gave_up" and the delivery as failed.
+//
+// Messages name the receiver by origin and path only: a URL's query string may carry the receiver's token.
+import { activityInfo } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { FailureType } from '../../lib/failures';
+import { decryptSecret } from '../../lib/secrets';
+import { WEBHOOK_RETRY, WEBHOOK_TIMEOUT_MS } from '../../lib/webhook-policy';
+import type { ActivityDeps } from '../deps';
+import { changeEventOf, EVENT_COLUMNS, type RevisionCreated } from './outbox';
+import { SIGNATURE_HEADER, signWebhook } from './signature';
+
+export interface DeliveryResult {
+  deliveryId: string;
+  status: 'delivered' | 'failed';
+  attempts: number;
+  httpStatus: number | null;
+}
+
+interface Target {
+  subscription_id: number;
+  url: string;
+  secret_encrypted: string;
+  active: boolean;
+  status: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  id: string;
+  type: 'revision.created';
+  created_at: Date;
+  payload: RevisionCreated;
+}
+
+/** How a receiver is named in messages: origin + path, never the query (it may hold a token). */
+export function receiverName(url: string): string {
+  const u = new URL(url);
+  return `${u.origin}${u.pathname}`;
+}
+
+/** What happened to one POST, in words an operator can act on. */
+async function post(url: string, body: string, headers: Record<string, string>) {
+  const started = Date.now();
+  try {
+    const response = await fetch(url, {
+      method: 'POST',
+      body,
+      headers,
+      redirect: 'manual',
+      signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
+    });
+    // The body is not needed; reading a little of it frees the connection and explains a refusal.
+    const text = (await response.text().catch(() => '')).slice(0, 200).replace(/\s+/g, ' ').trim();
+    return { ms: Date.now() - started, status: response.status, text, error: null };
+  } catch (err) {
+    const e = err as Error & { cause?: { code?: string } };
+    const error =
+      e.name === 'TimeoutError'
+        ? `did not answer within ${WEBHOOK_TIMEOUT_MS / 1000} s`
+        : e.cause?.code === 'ECONNREFUSED'
+          ? 'refused the connection'
+          : e.cause?.code === 'UND_ERR_SOCKET' || e.cause?.code === 'ECONNRESET'
+            ? 'closed the connection before answering'
+            : `could not be reached (${e.cause?.code ?? e.message})`;
+    return { ms: Date.now() - started, status: null, text: '', error };
+  }
+}
+
+export function deliveryActivities(deps: ActivityDeps) {
+  const { pool } = deps.db;
+
+  async function logAttempt(
+    deliveryId: string,
+    attempt: number,
+    a: { ms: number; status: number | null; outcome: 'delivered' | 'retry' | 'gave_up'; error: string | null },
+  ): Promise<void> {
+    const scheduledAt = new Date(activityInfo().currentAttemptScheduledTimestampMs);
+    await pool.query(
+      `WITH logged AS (
+         INSERT INTO webhook_attempts (delivery_id, attempt, scheduled_at, duration_ms, http_status, outcome, error)
+         VALUES ($1, $2, $3, $4, $5, $6, $7))
+       UPDATE webhook_deliveries
+          SET attempts = GREATEST(attempts, $2), last_attempt_at = now(), last_http_status = $5, last_error = $7,
+              status = CASE $6 WHEN 'delivered' THEN 'delivered' WHEN 'gave_up' THEN 'failed' ELSE status END::"DeliveryStatus",
+              delivered_at = CASE WHEN $6 = 'delivered' THEN now() ELSE delivered_at END
+        WHERE id = $1`,
+      [deliveryId, attempt, scheduledAt, a.ms, a.status, a.outcome, a.error],
+    );
+  }
+
+  return {
+    /** POSTs the delivery's event once; throws (ReceiverFailed, retried; ReceiverGone, not) unless delivered. */
+    async postWebhook(input: { deliveryId: string }): Promise<DeliveryResult> {
+      const { deliveryId } = input;
+      const found = await pool.query<Target>(
+        `SELECT s.id AS subscription_id, s.url, s.secret_encrypted, s.active, d.status, d.attempts,
+                ${EVENT_COLUMNS.split(', ')
+                  .map((c) => `e.${c}`)
+                  .join(', ')}
+           FROM webhook_deliveries d
+           JOIN webhook_subscriptions s ON s.id = d.subscription_id
+           JOIN change_events e ON e.id = d.event_id
+          WHERE d.id = $1`,
+        [deliveryId],
+      );
+      const target = found.rows[0];
+      if (!target)
+        throw ApplicationFailure.nonRetryable(`delivery ${deliveryId} does not exist`, FailureType.ReceiverGone);
+      // Already delivered (a retried workflow task, or a redelivery raced the first): nothing to send again.
+      if (target.status === 'delivered') {
+        return { deliveryId, status: 'delivered', attempts: target.attempts, httpStatus: null };
+      }
+      const attempt = activityInfo().attempt;
+      const receiver = receiverName(target.url);
+      if (!target.active) {
+        const error = 'the subscription was removed before this delivery succeeded';
+        await logAttempt(deliveryId, attempt, { ms: 0, status: null, outcome: 'gave_up', error });
+        throw ApplicationFailure.nonRetryable(`${receiver}: ${error}`, FailureType.ReceiverGone);
+      }
+
+      const event = changeEventOf(target);
+      const body = JSON.stringify(event);
+      const secret = decryptSecret(target.secret_encrypted, deps.secretKey);
+      const result = await post(target.url, body, {
+        'content-type': 'application/json',
+        'user-agent': 'tedi-ingest-webhook/1',
+        'tedi-event-id': event.id,
+        'tedi-event-type': event.type,
+        'tedi-delivery-id': deliveryId,
+        'tedi-delivery-attempt': String(attempt),
+        [SIGNATURE_HEADER]: signWebhook(secret, body, Math.floor(Date.now() / 1000)),
+      });
+
+      if (result.status !== null && result.status >= 200 && result.status < 300) {
+        await logAttempt(deliveryId, attempt, {
+          ms: result.ms,
+          status: result.status,
+          outcome: 'delivered',
+          error: null,
+        });
+        return { deliveryId, status: 'delivered', attempts: attempt, httpStatus: result.status };
+      }
+      if (result.status === 410) {
+        const error = `answered 410 Gone: the subscription is disabled${result.text ? ` (${result.text})` : ''}`;
+        await logAttempt(deliveryId, attempt, { ms: result.ms, status: 410, outcome: 'gave_up', error });
+        await pool.query('UPDATE webhook_subscriptions SET active = false, disabled_reason = $2 WHERE id = $1', [
+          target.subscription_id,
+          `${receiver} answered 410 Gone at ${new Date().toISOString()}`,
+        ]);
+        throw ApplicationFailure.nonRetryable(`${receiver} ${error}`, FailureType.ReceiverGone);
+      }
+      const error = result.error ?? `answered ${result.status}${result.text ? `: ${result.text}` : ''}`;
+      const last = attempt >= WEBHOOK_RETRY.maximumAttempts;
+      await logAttempt(deliveryId, attempt, {
+        ms: result.ms,
+        status: result.status,
+        outcome: last ? 'gave_up' : 'retry',
+        error,
+      });
+      throw ApplicationFailure.retryable(
+        `${receiver} ${error} (attempt ${attempt} of ${WEBHOOK_RETRY.maximumAttempts})`,
+        FailureType.ReceiverFailed,
+      );
+    },
+
+    /**
+     * Records a delivery that ended without success for a reason its attempts did not log (e.g. an attempt
+     * that ran past its time limit). A delivered one stays delivered.
+     */
+    async finishFailedDelivery(input: { deliveryId: string; reason: string }): Promise<void> {
+      await pool.query(
+        `UPDATE webhook_deliveries SET status = 'failed', last_error = COALESCE(last_error, $2)
+          WHERE id = $1 AND status = 'pending'`,
+        [input.deliveryId, input.reason],
+      );
+    },
+  };
+}

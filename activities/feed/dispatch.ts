@@ -1,0 +1,111 @@
+// The feed dispatcher's activities: turn committed events into deliveries (one per matching active
+// subscription) and hand back the deliveries whose workflow has yet to start. When there are none, the
+// claim waits on the outbox's NOTIFY channel, so a new revision reaches its subscribers in about a second
+// rather than at the next poll; the wait is bounded so the dispatcher's loop stays responsive.
+import { activityInfo, Context, heartbeat } from '@temporalio/activity';
+import type { PoolClient } from 'pg';
+import type { ActivityDeps } from '../deps';
+import { CHANGE_CHANNEL } from './outbox';
+
+/** Makes the deliveries of every event a subscription has not been dispatched yet. Returns how many. */
+async function createDeliveries(client: PoolClient): Promise<number> {
+  // Events commit in id order (outbox.ts), so every event up to the newest visible one is committed:
+  // advancing each subscription's mark to it skips none.
+  const newest = await client.query<{ id: string }>('SELECT COALESCE(max(id), 0)::text AS id FROM change_events');
+  const through = newest.rows[0]?.id ?? '0';
+  await client.query('BEGIN');
+  try {
+    const made = await client.query(
+      `INSERT INTO webhook_deliveries (subscription_id, event_id)
+       SELECT s.id, e.id
+         FROM webhook_subscriptions s
+         JOIN change_events e ON e.id > s.dispatched_through AND e.id <= $1::bigint
+                             AND (cardinality(s.sources) = 0 OR e.source_name = ANY(s.sources))
+        WHERE s.active AND s.dispatched_through < $1::bigint
+       ON CONFLICT (subscription_id, event_id) DO NOTHING`,
+      [through],
+    );
+    await client.query(
+      'UPDATE webhook_subscriptions SET dispatched_through = $1::bigint WHERE active AND dispatched_through < $1::bigint',
+      [through],
+    );
+    await client.query('COMMIT');
+    return made.rowCount ?? 0;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}
+
+/** A delivery the dispatcher is to start: its id, and what names its workflow. */
+export interface DeliveryToStart {
+  deliveryId: string;
+  subscription: string;
+  source: string;
+  revision: number;
+}
+
+async function unstartedDeliveries(client: PoolClient, limit: number): Promise<DeliveryToStart[]> {
+  const rows = await client.query<DeliveryToStart>(
+    `SELECT d.id::text AS "deliveryId", s.name AS subscription, e.source_name AS source, e.revision
+       FROM webhook_deliveries d
+       JOIN webhook_subscriptions s ON s.id = d.subscription_id
+       JOIN change_events e ON e.id = d.event_id
+      WHERE d.status = 'pending' AND d.started_at IS NULL
+      ORDER BY d.id LIMIT $1`,
+    [limit],
+  );
+  return rows.rows;
+}
+
+/** Resolves on the first notification, after `ms`, or when the activity is cancelled. */
+function notified(client: PoolClient, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      clearInterval(beat);
+      client.removeListener('notification', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    const beat = setInterval(() => heartbeat(), 5_000);
+    client.on('notification', done);
+    Context.current().cancelled.catch(done);
+  });
+}
+
+export function dispatchActivities(deps: ActivityDeps) {
+  return {
+    /**
+     * The deliveries to start now (at most `limit`): made from new events, or left unstarted by an earlier
+     * dispatcher run that stopped between claiming and starting them. Waits up to `waitMs` for an event
+     * when there is nothing to do.
+     */
+    async claimDeliveries(input: { waitMs: number; limit: number }): Promise<DeliveryToStart[]> {
+      const client = await deps.db.pool.connect();
+      try {
+        // Listening before looking: an event committed between the look and the wait still wakes us.
+        await client.query(`LISTEN ${CHANGE_CHANNEL}`);
+        await createDeliveries(client);
+        let ids = await unstartedDeliveries(client, input.limit);
+        if (ids.length === 0 && input.waitMs > 0) {
+          await notified(client, Math.min(input.waitMs, activityInfo().startToCloseTimeoutMs - 5_000));
+          await createDeliveries(client);
+          ids = await unstartedDeliveries(client, input.limit);
+        }
+        return ids;
+      } finally {
+        // A client that listened is not returned to the pool (it would keep receiving notifications).
+        client.release(true);
+      }
+    },
+
+    /** Marks deliveries whose workflow the dispatcher has started, so the next claim leaves them out. */
+    async markDeliveriesStarted(input: { deliveryIds: string[] }): Promise<void> {
+      await deps.db.pool.query(
+        'UPDATE webhook_deliveries SET started_at = now() WHERE id = ANY($1::bigint[]) AND started_at IS NULL',
+        [input.deliveryIds],
+      );
+    },
+  };
+}
