@@ -6,7 +6,13 @@ import { type RunningApi, startApi } from './server';
 
 export async function listenFromConfig(config: AppConfig, pool: Pool): Promise<RunningApi> {
   try {
-    return await startApi({ pool, host: config.TEDI_API_HOST, port: config.TEDI_API_PORT });
+    return await startApi({
+      pool,
+      host: config.TEDI_API_HOST,
+      port: config.TEDI_API_PORT,
+      temporalUiUrl: config.TEDI_TEMPORAL_UI_URL,
+      temporalNamespace: config.TEMPORAL_NAMESPACE,
+    });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {

@@ -36,6 +36,7 @@ import {
   streamObservations,
 } from '../activities/store/read';
 import { redactUrlsInText } from '../lib/redact';
+import { type StatusPageOptions, statusPage } from './status/routes';
 import {
   DiffQuery,
   DiffResponse,
@@ -52,7 +53,7 @@ import {
   VersionQuery,
 } from './schemas';
 
-export interface ApiOptions {
+export interface ApiOptions extends StatusPageOptions {
   pool: Pool;
   /** Fastify's logger (pino); default none: a failed request (500) is reported through `onError`. */
   logger?: boolean;
@@ -215,6 +216,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     transformObject: jsonSchemaTransformObject,
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  await app.register(statusPage, opts);
 
   const r = app.withTypeProvider<ZodTypeProvider>();
 

@@ -20,6 +20,12 @@ const EnvSchema = z.object({
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_UI_PORT: port.default(8233),
   TEMPORAL_DEV_PORT: port.default(7233),
+  TEDI_TEMPORAL_UI_URL: z
+    .string()
+    .url("must be the Temporal Web UI's base URL, e.g. http://localhost:8233")
+    .regex(/^https?:\/\//, 'must be an http:// or https:// URL, e.g. http://localhost:8233')
+    .default('http://localhost:8233')
+    .describe('Temporal Web UI base URL the status page links runs into'),
   EMBEDDED_PG_PORT: port.default(54329),
   TEDI_DATA_DIR: z.string().min(1).default('.data'),
   TEDI_SECRET_KEY: z

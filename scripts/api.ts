@@ -23,6 +23,7 @@ async function main() {
   try {
     const api = await listenFromConfig(config, db.pool);
     console.log(`[tedi] read API: ${api.url}/v1/sources (OpenAPI ${api.url}/openapi.json, page ${api.url}/docs)`);
+    console.log(`[tedi] status page: ${api.url}/status (run links into ${config.TEDI_TEMPORAL_UI_URL})`);
     await stop;
     console.log('[tedi] read API stopping');
     await api.close();

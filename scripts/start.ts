@@ -47,6 +47,7 @@ async function main() {
     if (env.uiUrl) say(`Web UI: ${env.uiUrl}/namespaces/${config.TEMPORAL_NAMESPACE}/schedules`);
     if (config.TEDI_METRICS_BIND) say(`Metrics: http://${config.TEDI_METRICS_BIND}/metrics`);
     say(`Read API: ${api.url}/v1/sources (OpenAPI ${api.url}/openapi.json, interactive page ${api.url}/docs)`);
+    say(`Status page: ${api.url}/status (run links into ${config.TEDI_TEMPORAL_UI_URL})`);
     say('Ctrl-C stops everything this command started.');
     try {
       await runWorkers(app.workers, stopRequested);
