@@ -10,14 +10,14 @@ import puppeteer, { type Browser } from 'puppeteer-core';
 
 /** The chromium to drive: CHROMIUM_PATH, else Debian's; an error saying how to install it when neither is. */
 export function chromiumPath(): string {
-  const candidates = [process.env.CHROMIUM_PATH, '/usr/bin/chromium'].filter((p): p is string => !!p);
-  const found = candidates.find((p) => fs.existsSync(p));
-  if (!found) {
+  // A CHROMIUM_PATH that is set must be right: falling back would hide the mistake.
+  const wanted = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+  if (!fs.existsSync(wanted)) {
     throw new Error(
-      `No chromium at ${candidates.join(' or ')}: run \`apt-get install chromium\` (Debian), or set CHROMIUM_PATH to a Chromium or Chrome executable.`,
+      `No chromium at ${wanted}: run \`apt-get install chromium\` (Debian), or set CHROMIUM_PATH to a Chromium or Chrome executable.`,
     );
   }
-  return found;
+  return wanted;
 }
 
 export function launchChromium(): Promise<Browser> {
