@@ -79,17 +79,17 @@ export function deliveryActivities(deps: ActivityDeps) {
     attempt: number,
     a: { ms: number; status: number | null; outcome: 'delivered' | 'retry' | 'gave_up'; error: string | null },
   ): Promise<void> {
-    const scheduledAt = new Date(activityInfo().currentAttemptScheduledTimestampMs);
+    const startedAt = new Date(Date.now() - a.ms);
     await pool.query(
       `WITH logged AS (
-         INSERT INTO webhook_attempts (delivery_id, attempt, scheduled_at, duration_ms, http_status, outcome, error)
+         INSERT INTO webhook_attempts (delivery_id, attempt, started_at, duration_ms, http_status, outcome, error)
          VALUES ($1, $2, $3, $4, $5, $6, $7))
        UPDATE webhook_deliveries
           SET attempts = GREATEST(attempts, $2), last_attempt_at = now(), last_http_status = $5, last_error = $7,
               status = CASE $6 WHEN 'delivered' THEN 'delivered' WHEN 'gave_up' THEN 'failed' ELSE status END::"DeliveryStatus",
               delivered_at = CASE WHEN $6 = 'delivered' THEN now() ELSE delivered_at END
         WHERE id = $1`,
-      [deliveryId, attempt, scheduledAt, a.ms, a.status, a.outcome, a.error],
+      [deliveryId, attempt, startedAt, a.ms, a.status, a.outcome, a.error],
     );
   }
 

@@ -168,7 +168,7 @@ export interface Delivery {
   lastError: string | null;
   log: {
     attempt: number;
-    scheduledAt: Date;
+    startedAt: Date;
     durationMs: number;
     httpStatus: number | null;
     outcome: string;
@@ -186,7 +186,7 @@ export async function listDeliveries(
   const rows = await pool.query(
     `SELECT d.id::text, s.name AS subscription, d.event_id::text, e.source_name, e.revision, d.status, d.attempts,
             d.last_attempt_at, d.delivered_at, d.last_http_status, d.last_error,
-            COALESCE((SELECT jsonb_agg(jsonb_build_object('attempt', a.attempt, 'scheduledAt', a.scheduled_at,
+            COALESCE((SELECT jsonb_agg(jsonb_build_object('attempt', a.attempt, 'startedAt', a.started_at,
                               'durationMs', a.duration_ms, 'httpStatus', a.http_status, 'outcome', a.outcome,
                               'error', a.error) ORDER BY a.id)
                         FROM webhook_attempts a WHERE a.delivery_id = d.id), '[]') AS log
@@ -209,7 +209,7 @@ export async function listDeliveries(
     deliveredAt: r.delivered_at,
     lastHttpStatus: r.last_http_status,
     lastError: r.last_error,
-    log: (r.log as Delivery['log']).map((a) => ({ ...a, scheduledAt: new Date(a.scheduledAt) })),
+    log: (r.log as Delivery['log']).map((a) => ({ ...a, startedAt: new Date(a.startedAt) })),
   }));
 }
 

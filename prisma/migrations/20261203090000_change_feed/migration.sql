@@ -51,7 +51,7 @@ CREATE TABLE "webhook_attempts" (
     "id" BIGSERIAL NOT NULL,
     "delivery_id" BIGINT NOT NULL,
     "attempt" INTEGER NOT NULL,
-    "scheduled_at" TIMESTAMPTZ(3) NOT NULL,
+    "started_at" TIMESTAMPTZ(3) NOT NULL,
     "duration_ms" INTEGER NOT NULL,
     "http_status" INTEGER,
     "outcome" TEXT NOT NULL,
