@@ -36,7 +36,6 @@ import {
   streamObservations,
 } from '../activities/store/read';
 import { redactUrlsInText } from '../lib/redact';
-import { type StatusPageOptions, statusPage } from './status/routes';
 import {
   DiffQuery,
   DiffResponse,
@@ -52,6 +51,7 @@ import {
   SourcesResponse,
   VersionQuery,
 } from './schemas';
+import { type StatusPageOptions, statusPage } from './status/routes';
 
 export interface ApiOptions extends StatusPageOptions {
   pool: Pool;
