@@ -427,6 +427,14 @@ async function planObservations(pool: Queryable, input: z.output<typeof Observat
   };
 }
 
+/**
+ * Rows after the cursor's (series_key, period), whose values are parameters $key and $key+1. The row
+ * comparison alone is not an index condition (its columns come from two tables), so every page would walk
+ * the series index from the start, and walking a million rows by pages of 10,000 would cost O(N²); the
+ * redundant `series_key >= $key` bounds that walk to the page's own series.
+ */
+const keysetAfter = (key: number) => ` AND series_key >= $${key} AND (series_key, period) > ($${key}, $${key + 1})`;
+
 const OBSERVATION_COLUMNS = `series_key AS "seriesKey", dimensions, period, value::text AS value, unit, attributes,
                              valid_from AS "validFrom"`;
 
@@ -438,7 +446,7 @@ export async function observations(pool: Queryable, query: ObservationsQuery): P
   let keyset = '';
   if (plan.cursor) {
     params.push(plan.cursor[0], plan.cursor[1]);
-    keyset = ` AND (series_key, period) > ($${params.length - 1}, $${params.length})`;
+    keyset = keysetAfter(params.length - 1);
   }
   params.push(input.limit + 1);
   const { rows } = await pool.query<ObservationRow>(
@@ -507,7 +515,7 @@ export function streamObservations(
       let keyset = '';
       if (plan.cursor) {
         params.push(plan.cursor[0], plan.cursor[1]);
-        keyset = ` AND (series_key, period) > ($${params.length - 1}, $${params.length})`;
+        keyset = keysetAfter(params.length - 1);
       }
       let limitSql = '';
       if (wanted !== undefined) {
