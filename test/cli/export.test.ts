@@ -14,6 +14,7 @@ import { type ObservationRow as ReadRow, streamObservations } from '../../activi
 import { type Database, openDatabase } from '../../lib/db';
 import type { ObservationRow } from '../../sources/kit/types';
 import { startTestDatabase, type TestDatabase } from '../helpers/database';
+import { probeArgs, readProbe } from '../helpers/heap-probe';
 import { catalogVersion, loadRevision } from '../helpers/store';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -233,28 +234,19 @@ test('bad input exits 2 naming the flag, and writes no file', async () => {
   noTmp();
 });
 
-// Heap growth is measured in the CLI child (run with --expose-gc): a preload collects garbage and samples
-// heapUsed every 25 ms, so it sees the live heap, and writes the peak at exit. The 200k-row export's peak
-// may exceed a 4-row export's by at most 48 MB, a generous bound (streaming, it grows by about 2 MB: one
-// 10k-row batch and its Parquet row group at a time); 200k rows held in memory would not fit in it.
+// Heap growth is measured in the CLI child (test/helpers/heap-probe: --expose-gc and a preload that
+// collects garbage and samples heapUsed + arrayBuffers every 25 ms, so it sees what is live, Parquet bytes
+// included, and writes the peak at exit). The 200k-row export's peak may exceed a 4-row export's by at most
+// 48 MB, a generous bound (streaming, it grows by about 2 MB: one 10k-row batch and its Parquet row group
+// at a time); 200k rows held in memory would not fit in it.
 test('a 200k-row export streams: the heap stays bounded, csv and parquet', async () => {
-  const probe = path.join(tmp, 'heap-probe.cjs');
-  fs.writeFileSync(
-    probe,
-    `let peak = 0;
-const sample = () => { global.gc(); peak = Math.max(peak, process.memoryUsage().heapUsed); };
-setInterval(sample, 25).unref();
-process.on('exit', () => { sample(); require('node:fs').writeFileSync(process.env.HEAP_PEAK_FILE, String(peak)); });
-`,
-  );
   const peakOf = async (source: string, format: string) => {
-    const peakFile = path.join(tmp, `peak-${source}-${format}`);
+    const peakFile = path.join(tmp, `peak-${source}-${format}.json`);
     const file = path.join(tmp, `${source}-heap.${format}`);
+    const probe = probeArgs(peakFile);
     const started = Date.now();
-    const run = await ok(['export', source, '--format', format, '--out', file], ['--expose-gc', '--require', probe], {
-      HEAP_PEAK_FILE: peakFile,
-    });
-    return { run, file, peak: Number(fs.readFileSync(peakFile, 'utf8')), ms: Date.now() - started };
+    const run = await ok(['export', source, '--format', format, '--out', file], probe.nodeArgs, probe.env);
+    return { run, file, peak: readProbe(peakFile).peakLive, ms: Date.now() - started };
   };
   for (const format of ['csv', 'parquet']) {
     const small = await peakOf('alpha', format);

@@ -27,18 +27,25 @@ export async function catalogVersion(db: Database, name: string, frequency = 'an
   return version.rows[0].id as number;
 }
 
-/** Stages `rows` and merges them as one load, then dates the new revision `at`. */
+/**
+ * Stages `rows` and merges them as one load, then dates the new revision `at`. `rows` may be a generator:
+ * they are spooled to disk one by one, so a million-row load never holds its rows in memory.
+ */
 export async function loadRevision(
   db: Database,
   spoolDir: string,
   versionId: number,
   key: string,
-  rows: ObservationRow[],
+  rows: Iterable<ObservationRow>,
   at: Date,
   probeToken: string | null = null,
 ) {
   const spool = new SpoolWriter(path.join(spoolDir, `${key.replaceAll('/', '-')}.copy`));
-  for (const [i, r] of rows.entries()) await spool.write(stagingRow(i + 1, i + 1, r, rowHash(r)));
+  let staged = 0;
+  for (const r of rows) {
+    staged++;
+    await spool.write(stagingRow(staged, staged, r, rowHash(r)));
+  }
   await spool.close();
   const table = stagingTableFor(key);
   const client = await db.pool.connect();
@@ -52,7 +59,7 @@ export async function loadRevision(
       sourceName: 'test',
       checksum: `sum-${key}`,
       probeToken,
-      expectedRows: rows.length,
+      expectedRows: staged,
       rejectedRows: 0,
       policy: { allowEmpty: false, maxRemovedRatio: 1, duplicateKeys: 'fail' },
       acceptRemovals: false,
