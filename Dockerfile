@@ -1,5 +1,6 @@
-# TEDI Ingest: one image for the workers and the migrate job (temporal-docker-compose.yml picks the
-# command). The Temporal CLI and test server (scripts/install-tools.sh) are for local runs and tests only.
+# TEDI Ingest: one image for the workers, the read API and the migrate job (temporal-docker-compose.yml
+# picks the command). The Temporal CLI and test server (scripts/install-tools.sh) are for local runs
+# and tests only.
 ARG NODE_VERSION=20.20
 
 # Build: all dependencies, to generate the Prisma client; then drop the development ones.

@@ -96,6 +96,7 @@ describe('temporal-docker-compose.yml', () => {
       'temporal-ui',
       'app-db',
       'tedi-migrate',
+      'tedi-api',
       'prometheus',
     ]) {
       assert.ok(services[required], `service ${required}`);
@@ -142,7 +143,8 @@ describe('temporal-docker-compose.yml', () => {
       const resolved = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, interpolate(v, secrets)]));
       const config = loadConfig(resolved);
       assert.match(String(config.DATABASE_URL), /@app-db:5432\//, `${name} uses the application database`);
-      assert.equal(config.TEMPORAL_ADDRESS, 'temporal:7233', name);
+      // The read API talks to the database only; every other TEDI service is a Temporal client.
+      if (name !== 'tedi-api') assert.equal(config.TEMPORAL_ADDRESS, 'temporal:7233', name);
     }
   });
 
@@ -167,6 +169,38 @@ describe('temporal-docker-compose.yml', () => {
       (s.depends_on as Record<string, { condition?: string }>)['temporal-create-namespace']?.condition,
       'service_completed_successfully',
     );
+  });
+
+  test('the read API service runs npm run api on 0.0.0.0:8088, published on loopback, health-checked on /healthz', () => {
+    const s = services['tedi-api']!;
+    assert.equal(script(s), 'npm run api');
+    assert.equal(s.build, '.', 'the TEDI image');
+    const env = environmentOf(s);
+    assert.deepEqual(Object.keys(env).sort(), ['DATABASE_URL', 'LOG_LEVEL', 'TEDI_API_HOST', 'TEDI_API_PORT']);
+    const config = loadConfig(Object.fromEntries(Object.entries(env).map(([k, v]) => [k, interpolate(v)])));
+    assert.equal(config.TEDI_API_HOST, '0.0.0.0', 'listens beyond the container’s loopback, for the port mapping');
+    assert.equal(config.TEDI_API_PORT, 8088);
+    assert.match(String(config.DATABASE_URL), /^postgresql:\/\/tedi:tedi@app-db:5432\/tedi$/);
+    assert.deepEqual(publishedPorts(s), [{ ip: '127.0.0.1', port: 8088 }]);
+    assert.ok(
+      (s.ports ?? []).some((p) => String(p).endsWith(':8088')),
+      'the host port maps to the container port it listens on',
+    );
+    const health = [s.healthcheck?.test ?? []].flat().join(' ');
+    assert.match(health, /^CMD /);
+    assert.match(health, /http:\/\/127\.0\.0\.1:8088\/healthz/);
+    assert.match(health, /process\.exit\(r\.ok \? 0 : 1\)/, 'unhealthy when /healthz is not 200 (503: no database)');
+    assert.match(
+      read('Dockerfile'),
+      /^FROM node:\$\{NODE_VERSION\}-bookworm-slim$/m,
+      'no curl in it: node runs the check',
+    );
+    const deps = s.depends_on as Record<string, { condition?: string }>;
+    assert.equal(deps['app-db']?.condition, 'service_healthy');
+    assert.equal(deps['tedi-migrate']?.condition, 'service_completed_successfully', 'the read contract exists');
+    assert.doesNotMatch(script(s), /workers\/main/);
+    assert.ok(!workerServices.includes('tedi-api'));
+    assert.match(read('package.json'), /"api": "tsx scripts\/api\.ts"/);
   });
 
   test('Temporal runs temporalio/server after an admin-tools schema job, never the deprecated auto-setup image', () => {
