@@ -2,6 +2,7 @@
 // TEDI_API_HOST:TEDI_API_PORT, and a port that is taken stops start-up with an error naming the variable.
 import type { Pool } from 'pg';
 import { type AppConfig, ConfigError } from '../lib/config';
+import { resolveSecretKey } from '../lib/secrets';
 import { type RunningApi, startApi } from './server';
 
 export async function listenFromConfig(config: AppConfig, pool: Pool): Promise<RunningApi> {
@@ -12,6 +13,8 @@ export async function listenFromConfig(config: AppConfig, pool: Pool): Promise<R
       port: config.TEDI_API_PORT,
       temporalUiUrl: config.TEDI_TEMPORAL_UI_URL,
       temporalNamespace: config.TEMPORAL_NAMESPACE,
+      secretKey: resolveSecretKey(config.TEDI_SECRET_KEY, config.TEDI_DATA_DIR),
+      adminToken: config.TEDI_API_ADMIN_TOKEN,
     });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;

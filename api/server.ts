@@ -36,6 +36,7 @@ import {
   streamObservations,
 } from '../activities/store/read';
 import { redactUrlsInText } from '../lib/redact';
+import { type FeedOptions, feedRoutes } from './feed';
 import {
   DiffQuery,
   DiffResponse,
@@ -53,7 +54,7 @@ import {
 } from './schemas';
 import { type StatusPageOptions, statusPage } from './status/routes';
 
-export interface ApiOptions extends StatusPageOptions {
+export interface ApiOptions extends StatusPageOptions, Omit<FeedOptions, 'pool'> {
   pool: Pool;
   /** Fastify's logger (pino); default none: a failed request (500) is reported through `onError`. */
   logger?: boolean;
@@ -217,6 +218,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
   await app.register(statusPage, opts);
+  await app.register(feedRoutes, opts);
 
   const r = app.withTypeProvider<ZodTypeProvider>();
 

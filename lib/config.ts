@@ -82,6 +82,11 @@ const EnvSchema = z.object({
     .default('127.0.0.1')
     .describe('address the HTTP read API listens on; default loopback only'),
   TEDI_API_PORT: port.default(8088).describe('port of the HTTP read API (npm start, npm run api)'),
+  TEDI_API_ADMIN_TOKEN: z
+    .string()
+    .min(24, 'must be at least 24 characters: generate one with `openssl rand -hex 32`')
+    .optional()
+    .describe("bearer token of the API's subscription routes (/v1/subscriptions); unset = those routes are off"),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });
 
@@ -92,7 +97,7 @@ export class ConfigError extends Error {
 }
 
 /** Variables whose value is never printed, not even in part: the message says what is wrong with it instead. */
-const SECRET_VARIABLES = new Set(['TEDI_SECRET_KEY']);
+const SECRET_VARIABLES = new Set(['TEDI_SECRET_KEY', 'TEDI_API_ADMIN_TOKEN']);
 
 /**
  * How a bad value appears in the error: a secret only by its shape (length, hex or not), anything else

@@ -23,7 +23,7 @@ export const SubscriptionInput = z.object({
   url: z
     .string()
     .url('must be an absolute http(s) URL, e.g. https://example.org/tedi-hook')
-    .refine((u) => /^https?:$/.test(new URL(u).protocol), 'must be an http:// or https:// URL'),
+    .refine((u) => /^https?:\/\//i.test(u), 'must be an http:// or https:// URL'),
   name: z
     .string()
     .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'must be 1-63 letters, digits, "_", "." or "-", e.g. dashboard')

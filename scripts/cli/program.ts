@@ -10,6 +10,7 @@ import { registerReset } from './reset';
 import { registerSchedules } from './schedules';
 import { registerSetKey } from './set-key';
 import { registerSources } from './sources';
+import { registerSubscriptions } from './subscriptions';
 import { registerTrigger } from './trigger';
 import { registerVersions } from './versions';
 
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerReset(program);
   registerSetKey(program);
   registerSchedules(program);
+  registerSubscriptions(program);
   return program;
 }
 

@@ -663,13 +663,23 @@ describe('OpenAPI', () => {
   test('its paths are the routes, with their query parameters', () => {
     assert.deepEqual(Object.keys(doc.paths).sort(), [
       '/healthz',
+      '/v1/events',
       '/v1/sources',
       '/v1/sources/{source}/diff',
       '/v1/sources/{source}/observations',
       '/v1/sources/{source}/revisions',
       '/v1/sources/{source}/series',
+      '/v1/subscriptions',
+      '/v1/subscriptions/{id}',
+      '/v1/subscriptions/{id}/deliveries',
     ]);
-    for (const p of Object.keys(doc.paths)) assert.deepEqual(Object.keys(doc.paths[p]), ['get'], p);
+    // Reads are GETs; only the change feed's subscriptions (admin token, test/api/change-feed-api.test.ts) write.
+    const methods = Object.fromEntries(Object.keys(doc.paths).map((p) => [p, Object.keys(doc.paths[p]).sort()]));
+    for (const p of Object.keys(doc.paths).filter((p) => !p.startsWith('/v1/subscriptions'))) {
+      assert.deepEqual(methods[p], ['get'], p);
+    }
+    assert.deepEqual(methods['/v1/subscriptions'], ['get', 'post']);
+    assert.deepEqual(methods['/v1/subscriptions/{id}'], ['delete']);
     const params = (p: string) =>
       doc.paths[p].get.parameters.map((x: { in: string; name: string }) => `${x.in}:${x.name}`).sort();
     assert.deepEqual(params('/v1/sources/{source}/observations'), [

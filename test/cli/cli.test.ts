@@ -3,7 +3,6 @@
 // dev server started here. The World Bank sources read a loopback fixture; every other source is
 // deactivated and pointed at the fixture too, so nothing can reach a real host.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,6 +20,7 @@ import type { FixtureHandler } from '../fixtures/fixture-server';
 import { createWorldBankFixture } from '../fixtures/world-bank';
 import { catalogWorldBankData } from '../fixtures/world-bank-catalog';
 import { type RunningApplication, startTestApplication } from '../helpers/application';
+import { type CliRun, runTedi, tediOk } from '../helpers/cli';
 import { waitFor } from '../helpers/wait';
 
 installRuntime({ logLevel: process.env.LOG_LEVEL ?? 'warn' });
@@ -66,44 +66,17 @@ after(async () => {
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
+type Run = CliRun;
+type TediOptions = { input?: string; env?: NodeJS.ProcessEnv };
+const cliOptions = (opts: TediOptions = {}) => ({
+  env: { ...childEnv, ...opts.env },
+  input: opts.input,
+  timeoutMs: 60_000,
+  onOutput: (run: Run) => printed.push(run.stdout, run.stderr),
+});
 /** Runs the CLI; asynchronous, so this process's workers keep serving the ingestions it starts. */
-function tedi(args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/tedi.ts', ...args], {
-      cwd: ROOT,
-      env: { ...childEnv, ...opts.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => {
-      stdout += c;
-    });
-    child.stderr.on('data', (c) => {
-      stderr += c;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      printed.push(stdout, stderr);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(opts.input ?? '');
-  });
-}
-
-async function ok(args: string[], opts?: Parameters<typeof tedi>[1]): Promise<Run> {
-  const run = await tedi(args, opts);
-  assert.equal(run.code, 0, `tedi ${args.join(' ')} exited ${run.code}:\n${run.stderr}`);
-  return run;
-}
+const tedi = (args: string[], opts?: TediOptions): Promise<Run> => runTedi(args, cliOptions(opts));
+const ok = (args: string[], opts?: TediOptions): Promise<Run> => tediOk(args, cliOptions(opts));
 
 async function json<T = unknown>(args: string[]): Promise<T> {
   return JSON.parse((await ok([...args, '--json'])).stdout) as T;

@@ -3,7 +3,6 @@
 // dimension and period in SQL, paged, as CSV on stdout, and bad input exiting 2 naming the flag. Needs only
 // PostgreSQL (the data commands never reach Temporal).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,10 +11,10 @@ import { parse } from 'csv-parse/sync';
 import { csvField } from '../../activities/store/read';
 import { type Database, openDatabase } from '../../lib/db';
 import type { ObservationRow } from '../../sources/kit/types';
+import { type CliRun, runTedi, tediOk } from '../helpers/cli';
 import { startTestDatabase, type TestDatabase } from '../helpers/database';
 import { catalogVersion, loadRevision } from '../helpers/store';
 
-const ROOT = path.resolve(__dirname, '../..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tedi-cli-data-'));
 let database: TestDatabase;
 let db: Database;
@@ -73,41 +72,10 @@ after(async () => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function tedi(args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/tedi.ts', ...args], {
-      cwd: ROOT,
-      env: { ...process.env, DATABASE_URL: database.url, LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => {
-      stdout += c;
-    });
-    child.stderr.on('data', (c) => {
-      stderr += c;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-async function ok(args: string[]): Promise<Run> {
-  const run = await tedi(args);
-  assert.equal(run.code, 0, `tedi ${args.join(' ')} exited ${run.code}:\n${run.stderr}`);
-  return run;
-}
+type Run = CliRun;
+const cliEnv = () => ({ ...process.env, DATABASE_URL: database.url, LOG_LEVEL: 'warn' });
+const tedi = (args: string[]): Promise<Run> => runTedi(args, { env: cliEnv(), timeoutMs: 60_000 });
+const ok = (args: string[]): Promise<Run> => tediOk(args, { env: cliEnv(), timeoutMs: 60_000 });
 
 type Data = {
   revision: number;

@@ -3,7 +3,6 @@
 // authors), as of a revision and of a date, filtered by --where; bad input exits 2 naming the flag and writes
 // no file; a 200k-row export keeps the child's heap bounded (the export streams). Needs only PostgreSQL.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,11 +12,11 @@ import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'h
 import { type ObservationRow as ReadRow, streamObservations } from '../../activities/store/read';
 import { type Database, openDatabase } from '../../lib/db';
 import type { ObservationRow } from '../../sources/kit/types';
+import { type CliRun, runTedi, tediOk } from '../helpers/cli';
 import { startTestDatabase, type TestDatabase } from '../helpers/database';
 import { probeArgs, readProbe } from '../helpers/heap-probe';
 import { catalogVersion, loadRevision } from '../helpers/store';
 
-const ROOT = path.resolve(__dirname, '../..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tedi-cli-export-'));
 const BIG = 200_000;
 let database: TestDatabase;
@@ -81,41 +80,15 @@ after(async () => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function tedi(args: string[], nodeArgs: string[] = [], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'scripts/tedi.ts', ...args], {
-      cwd: ROOT,
-      env: { ...process.env, DATABASE_URL: database.url, LOG_LEVEL: 'warn', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => {
-      stdout += c;
-    });
-    child.stderr.on('data', (c) => {
-      stderr += c;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-async function ok(args: string[], nodeArgs: string[] = [], env: Record<string, string> = {}): Promise<Run> {
-  const run = await tedi(args, nodeArgs, env);
-  assert.equal(run.code, 0, `tedi ${args.join(' ')} exited ${run.code}:\n${run.stderr}`);
-  return run;
-}
+type Run = CliRun;
+const cliOptions = (nodeArgs: string[], env: Record<string, string>) => ({
+  env: { ...process.env, DATABASE_URL: database.url, LOG_LEVEL: 'warn', ...env },
+  nodeArgs,
+});
+const tedi = (args: string[], nodeArgs: string[] = [], env: Record<string, string> = {}): Promise<Run> =>
+  runTedi(args, cliOptions(nodeArgs, env));
+const ok = (args: string[], nodeArgs: string[] = [], env: Record<string, string> = {}): Promise<Run> =>
+  tediOk(args, cliOptions(nodeArgs, env));
 
 /** The query layer's rows, in the export's columns and spelling (every value as text, as the CSV has it). */
 async function expected(query: Parameters<typeof streamObservations>[1]): Promise<Record<string, string>[]> {

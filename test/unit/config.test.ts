@@ -91,3 +91,20 @@ test('the read API listens on loopback by default; a bad host or port names its 
     },
   );
 });
+
+test('the API admin token: unset by default, at least 24 characters, and never printed when refused', () => {
+  assert.equal(loadConfig({}).TEDI_API_ADMIN_TOKEN, undefined);
+  const ok = 'a'.repeat(24);
+  assert.equal(loadConfig({ TEDI_API_ADMIN_TOKEN: ok }).TEDI_API_ADMIN_TOKEN, ok);
+  const short = 'secret-token-23-chars-x';
+  assert.equal(short.length, 23);
+  assert.throws(
+    () => loadConfig({ TEDI_API_ADMIN_TOKEN: short }),
+    (err: Error) => {
+      assert.match(err.message, /TEDI_API_ADMIN_TOKEN/);
+      assert.match(err.message, /at least 24 characters/);
+      assert.ok(!err.message.includes(short), 'the refused token is not echoed');
+      return true;
+    },
+  );
+});
