@@ -8,6 +8,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import Ajv2020 from 'ajv/dist/2020';
+import addFormats from 'ajv-formats';
 import { type RunningApi, startApi } from '../../api/server';
 import { type Database, openDatabase } from '../../lib/db';
 import type { ObservationRow } from '../../sources/kit/types';
@@ -278,7 +280,7 @@ test('subscriptions over HTTP: create (the secret once), 400s naming the field, 
   assert.match(stopped.disabledReason, /removed over the API/);
 });
 
-test('/openapi.json documents the feed routes', async () => {
+test('/openapi.json documents the feed routes, and their schemas accept the real responses', async () => {
   const doc = await json(await fetch(`${api.url}/openapi.json`));
   for (const route of [
     '/v1/events',
@@ -289,6 +291,57 @@ test('/openapi.json documents the feed routes', async () => {
     assert.ok(doc.paths[route], `${route} in the document`);
   }
   assert.ok(doc.components.schemas.ChangeEvent, 'the event schema is named');
+
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  addFormats(ajv);
+  const auth = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' };
+  // biome-ignore lint/suspicious/noExplicitAny: bodies are checked field by field
+  const check = async (route: string, method: string, status: string, res: Response): Promise<any> => {
+    const schema = doc.paths[route][method].responses[status].content['application/json'].schema;
+    const validate = ajv.compile({ ...schema, components: doc.components });
+    assert.equal(String(res.status), status, `${method} ${route}`);
+    const body = await json(res);
+    assert.ok(validate(body), `${method} ${route} ${status}: ${JSON.stringify(validate.errors)}`);
+    return body;
+  };
+  const events = await check('/v1/events', 'get', '200', await fetch(`${api.url}/v1/events?after=0`));
+  assert.ok(events.events.length > 0, 'checked against real events');
+  assert.equal(
+    ajv.compile({
+      ...doc.paths['/v1/events'].get.responses['200'].content['application/json'].schema,
+      components: doc.components,
+    })({ events: [{ id: 1 }] }),
+    false,
+    'not vacuous',
+  );
+  await check('/v1/events', 'get', '400', await fetch(`${api.url}/v1/events?after=x`));
+  const created = await check(
+    '/v1/subscriptions',
+    'post',
+    '201',
+    await fetch(`${api.url}/v1/subscriptions`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({ url: 'https://example.org/schema-check', name: 'schema-check' }),
+    }),
+  );
+  await check('/v1/subscriptions', 'get', '200', await fetch(`${api.url}/v1/subscriptions`, { headers: auth }));
+  await check('/v1/subscriptions', 'get', '403', await fetch(`${api.url}/v1/subscriptions`));
+  await check(
+    '/v1/subscriptions/{id}/deliveries',
+    'get',
+    '200',
+    await fetch(`${api.url}/v1/subscriptions/${created.subscription.id}/deliveries`, { headers: auth }),
+  );
+  await check(
+    '/v1/subscriptions/{id}',
+    'delete',
+    '200',
+    await fetch(`${api.url}/v1/subscriptions/${created.subscription.id}`, {
+      method: 'DELETE',
+      headers: { authorization: auth.authorization },
+    }),
+  );
 });
 
 test('keep-alive comments come every 15 s on an idle stream (none before 14 s, one by 16 s)', async () => {
@@ -310,10 +363,7 @@ test('keep-alive comments come every 15 s on an idle stream (none before 14 s, o
   })();
   try {
     const at = await Promise.race([firstComment, new Promise<number>((r) => setTimeout(() => r(-1), 17_000))]);
-    assert.ok(
-      at !== null && at >= 14_000 && at <= 16_000,
-      `first keep-alive after ${at} ms: ${response.status} ${JSON.stringify(text)}`,
-    );
+    assert.ok(at !== null && at >= 14_000 && at <= 16_000, `first keep-alive after ${at} ms: ${JSON.stringify(text)}`);
   } finally {
     controller.abort();
   }
