@@ -94,6 +94,11 @@ export function dispatchActivities(deps: ActivityDeps) {
           ids = await unstartedDeliveries(client, input.limit);
         }
         return ids;
+      } catch (err) {
+        // Shutting down (the worker cancels its activities; the database may already be stopping): nothing
+        // was claimed that the next run would not claim again, so end quietly instead of failing the attempt.
+        if (Context.current().cancellationSignal.aborted) return [];
+        throw err;
       } finally {
         // A client that listened is not returned to the pool (it would keep receiving notifications).
         client.release(true);
