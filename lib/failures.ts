@@ -59,3 +59,34 @@ export function invalidPayload(message: string, cause?: Error): ApplicationFailu
 export function configurationError(message: string): ApplicationFailure {
   return ApplicationFailure.nonRetryable(message, FailureType.ConfigurationError);
 }
+
+/**
+ * What a failure knows about its root cause, carried as its first detail (HttpClient sets it; see
+ * sources/kit/http/root-cause.ts): the system, TLS or HTTP code (`ENOTFOUND`, `DEPTH_ZERO_SELF_SIGNED_CERT`,
+ * `HTTP 503`), the host, the status and the first bytes of the body (secrets masked). The workflow copies
+ * these into the run's memo; nothing parses messages to find them.
+ */
+export interface FailureFacts {
+  code?: string;
+  host?: string;
+  status?: number;
+  body?: string;
+}
+
+/** The facts of an ApplicationFailure (or of the first one in a cause chain), empty when it has none. */
+export function failureFacts(err: unknown): FailureFacts {
+  const seen = new Set<unknown>();
+  for (let e = err; e instanceof Error && !seen.has(e); e = e.cause) {
+    seen.add(e);
+    if (!(e instanceof ApplicationFailure)) continue;
+    const first = e.details?.[0];
+    if (first && typeof first === 'object' && ('code' in first || 'host' in first)) {
+      const { code, host, status, body } = first as FailureFacts;
+      const facts: FailureFacts = { code, host, status, body };
+      for (const key of Object.keys(facts) as Array<keyof FailureFacts>)
+        if (facts[key] === undefined) delete facts[key];
+      return facts;
+    }
+  }
+  return {};
+}

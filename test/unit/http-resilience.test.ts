@@ -268,7 +268,10 @@ describe('when the retries run out', () => {
     const f = await failure(client({ maxRetries: 2 }).request(`${base}/flaky`));
     assert.equal(count('/flaky'), 3);
     assert.equal(f.type, FailureType.SourceUnavailable);
-    assert.match(f.message, /\/flaky: fetch failed \(.+\) after 3 tries over \d+\.\d s$/);
+    assert.match(
+      f.message,
+      /\/flaky: connection closed by the server before it answered \(UND_ERR_SOCKET 127\.0\.0\.1:\d+: other side closed\) after 3 tries over \d+\.\d s$/,
+    );
   });
 });
 

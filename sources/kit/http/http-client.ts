@@ -12,6 +12,7 @@ import { firstInvalidUtf8 } from '../encoding';
 import { authSecrets, bearerLogin, RequestAuth, type SourceAuth } from './auth';
 import { budgetHost, LocalRateBudget, type RateBudget } from './rate-budget';
 import { decideRetry, RETRY_TIMING, type RetryTiming, type TryOutcome } from './retry-policy';
+import { httpCause, transportCause } from './root-cause';
 import { type WaitDetails, wait } from './wait';
 
 /** Redirects an authenticated request follows itself, so that its credential never leaves the origin. */
@@ -159,22 +160,6 @@ class IdleTimeout extends Error {
 /** A value guessed to be a credential from its header or parameter name is masked from this length on. */
 const LEARNED_SECRET_MIN_LENGTH = 6;
 
-/** The deepest cause of an error: undici's "fetch failed" says nothing, its cause says "other side closed". */
-function describeError(err: unknown): string {
-  const e = err as Error & { code?: unknown };
-  if (e?.name === 'TimeoutError') return e.message;
-  let root: (Error & { code?: unknown }) | undefined = e;
-  const seen = new Set<unknown>();
-  while (root?.cause instanceof Error && !seen.has(root.cause)) {
-    seen.add(root.cause);
-    root = root.cause as Error & { code?: unknown };
-  }
-  const message = e?.message || String(err);
-  if (!root || root === e) return message;
-  const code = typeof root.code === 'string' && !root.message.includes(root.code) ? `${root.code}: ` : '';
-  return `${message} (${code}${root.message})`;
-}
-
 function seconds(ms: number): string {
   return ms < 10_000 ? (ms / 1000).toFixed(1) : String(Math.round(ms / 1000));
 }
@@ -301,11 +286,16 @@ export class HttpClient {
     return { url: applied.url, method, headers: { ...base, ...applied.headers }, body, authenticated: true };
   }
 
-  /** A network failure or timeout, typed so Temporal retries it with backoff. */
-  private unavailable(where: string, err: unknown, tally = ''): ApplicationFailure {
+  /**
+   * A network failure or timeout, typed so Temporal retries it with backoff. The message ends with the root
+   * cause (code and host, root-cause.ts), which the failure also carries as its details.
+   */
+  private unavailable(where: string, url: string, err: unknown, tally = ''): ApplicationFailure {
+    const { text, facts } = transportCause(err, url);
     return ApplicationFailure.create({
-      message: `${where}: ${describeError(err)}${tally}`,
+      message: `${where}: ${text}${tally}`,
       type: FailureType.SourceUnavailable,
+      details: [facts],
       cause: err as Error,
     });
   }
@@ -337,13 +327,14 @@ export class HttpClient {
         timing: this.timing,
       });
       // A try the activity's own cancellation cut short is not the source's failure: never retried.
-      if (!decision.retry || signal?.aborted) throw this.failure(failed, where, tries, Date.now() - started);
+      if (!decision.retry || signal?.aborted) throw this.failure(failed, where, url, tries, Date.now() - started);
       const details: WaitDetails = {
         waiting: 'retry',
         target: `${this.options.sourceName} ${method}`,
         delayMs: decision.delayMs,
         nextTry: tries + 1,
-        lastCause: failed.kind === 'status' ? `HTTP ${failed.status}` : this.redact(describeError(failed.error)),
+        lastCause:
+          failed.kind === 'status' ? `HTTP ${failed.status}` : this.redact(transportCause(failed.error, url).text),
       };
       await wait(decision.delayMs, { signal, onWait, details });
     }
@@ -435,21 +426,24 @@ export class HttpClient {
   }
 
   /** The typed failure of the last try, with how many tries were made and over how long. */
-  private failure(failed: FailedTry, where: string, tries: number, elapsedMs: number): ApplicationFailure {
+  private failure(failed: FailedTry, where: string, url: string, tries: number, elapsedMs: number): ApplicationFailure {
     const tally = tries > 1 ? ` after ${tries} tries over ${seconds(elapsedMs)} s` : '';
-    if (failed.kind === 'network') return this.unavailable(where, failed.error, tally);
+    if (failed.kind === 'network') return this.unavailable(where, url, failed.error, tally);
     const { status, snippet } = failed;
     const detail = `${where} answered HTTP ${status}${tally}${snippet ? `: ${snippet}` : ''}`;
+    const details = [httpCause(status, url, this.redact(snippet))];
     if (status === 429 || (status === 403 && failed.rawRetryAfter !== null)) {
       const delay = failed.outcome.retryAfterMs;
       return ApplicationFailure.create({
         message: `${detail} (rate limited; retrying after ${delay === undefined ? 'backoff' : `${delay} ms`})`,
         type: FailureType.RateLimited,
         nextRetryDelay: delay,
+        details,
       });
     }
-    if (status >= 500 || status === 408) return ApplicationFailure.retryable(detail, FailureType.SourceUnavailable);
-    return ApplicationFailure.nonRetryable(detail, FailureType.SourceRejected);
+    const retryable = status >= 500 || status === 408;
+    const type = retryable ? FailureType.SourceUnavailable : FailureType.SourceRejected;
+    return ApplicationFailure.create({ message: detail, type, nonRetryable: !retryable, details });
   }
 
   /** GET + JSON parse; a body that is not JSON is an InvalidPayload. */
@@ -518,7 +512,7 @@ export class HttpClient {
       if (this.options.signal?.aborted) throw this.redactError(err);
       const reason = deadline?.controller.signal.aborted ? deadline.controller.signal.reason : err;
       throw this.redactError(
-        this.unavailable(`${this.options.sourceName} ${redactUrl(res.url)} (while reading the body)`, reason),
+        this.unavailable(`${this.options.sourceName} ${redactUrl(res.url)} (while reading the body)`, res.url, reason),
       );
     } finally {
       deadline?.clear();
