@@ -1,0 +1,104 @@
+-- CreateEnum
+CREATE TYPE "AlertChannelKind" AS ENUM ('webhook', 'slack', 'email');
+
+-- DropForeignKey
+ALTER TABLE "config_changes" DROP CONSTRAINT "config_changes_data_source_id_fkey";
+
+-- AlterTable
+ALTER TABLE "data_source_configs" DROP COLUMN "breaker_cooldown_minutes",
+DROP COLUMN "probe_interval_max_hours",
+DROP COLUMN "probe_interval_min_hours";
+
+-- AlterTable
+ALTER TABLE "data_sources" DROP COLUMN "probe_every_tick";
+
+-- AlterTable
+ALTER TABLE "dataset_versions" DROP COLUMN "breaker_probed_at",
+ALTER COLUMN "source_reliability_score" SET NOT NULL,
+ALTER COLUMN "source_reliability_score" SET DEFAULT 1;
+
+-- DropTable
+DROP TABLE "config_changes";
+
+-- CreateTable
+CREATE TABLE "alert_channels" (
+    "id" SERIAL NOT NULL,
+    "name" TEXT NOT NULL,
+    "kind" "AlertChannelKind" NOT NULL,
+    "target" TEXT NOT NULL,
+    "secret_encrypted" TEXT NOT NULL,
+    "kinds" TEXT[] DEFAULT ARRAY[]::TEXT[],
+    "sources" TEXT[] DEFAULT ARRAY[]::TEXT[],
+    "active" BOOLEAN NOT NULL DEFAULT true,
+    "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+
+    CONSTRAINT "alert_channels_pkey" PRIMARY KEY ("id")
+);
+
+-- CreateTable
+CREATE TABLE "incidents" (
+    "id" BIGSERIAL NOT NULL,
+    "kind" TEXT NOT NULL,
+    "dataset_version_id" INTEGER NOT NULL,
+    "source_name" TEXT NOT NULL,
+    "subject" TEXT NOT NULL DEFAULT '',
+    "summary" TEXT NOT NULL,
+    "details" JSONB,
+    "opened_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "resolved_at" TIMESTAMPTZ(3),
+
+    CONSTRAINT "incidents_pkey" PRIMARY KEY ("id")
+);
+
+-- CreateTable
+CREATE TABLE "alert_notifications" (
+    "id" BIGSERIAL NOT NULL,
+    "incident_id" BIGINT NOT NULL,
+    "channel_id" INTEGER NOT NULL,
+    "transition" TEXT NOT NULL,
+    "status" "DeliveryStatus" NOT NULL DEFAULT 'pending',
+    "attempts" INTEGER NOT NULL DEFAULT 0,
+    "started_at" TIMESTAMPTZ(3),
+    "delivered_at" TIMESTAMPTZ(3),
+    "last_error" TEXT,
+    "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+
+    CONSTRAINT "alert_notifications_pkey" PRIMARY KEY ("id")
+);
+
+-- CreateTable
+CREATE TABLE "alert_series_checks" (
+    "dataset_version_id" INTEGER NOT NULL,
+    "revision" INTEGER NOT NULL,
+
+    CONSTRAINT "alert_series_checks_pkey" PRIMARY KEY ("dataset_version_id")
+);
+
+-- CreateIndex
+CREATE UNIQUE INDEX "alert_channels_name_key" ON "alert_channels"("name");
+
+-- CreateIndex
+CREATE INDEX "incidents_dataset_version_id_opened_at_idx" ON "incidents"("dataset_version_id", "opened_at");
+
+-- CreateIndex
+CREATE INDEX "alert_notifications_status_started_at_idx" ON "alert_notifications"("status", "started_at");
+
+-- CreateIndex
+CREATE UNIQUE INDEX "alert_notifications_incident_id_channel_id_transition_key" ON "alert_notifications"("incident_id", "channel_id", "transition");
+
+-- AddForeignKey
+ALTER TABLE "incidents" ADD CONSTRAINT "incidents_dataset_version_id_fkey" FOREIGN KEY ("dataset_version_id") REFERENCES "dataset_versions"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "alert_notifications" ADD CONSTRAINT "alert_notifications_incident_id_fkey" FOREIGN KEY ("incident_id") REFERENCES "incidents"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "alert_notifications" ADD CONSTRAINT "alert_notifications_channel_id_fkey" FOREIGN KEY ("channel_id") REFERENCES "alert_channels"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "alert_series_checks" ADD CONSTRAINT "alert_series_checks_dataset_version_id_fkey" FOREIGN KEY ("dataset_version_id") REFERENCES "dataset_versions"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+
+-- Hand-managed (scripts/check-drift.ts HAND_MANAGED_STATEMENTS): at most one open incident per condition,
+-- so the evaluator's "open it unless it is open" is one INSERT ... ON CONFLICT DO NOTHING.
+CREATE UNIQUE INDEX "incidents_open_key" ON "incidents"("kind", "dataset_version_id", "subject") WHERE "resolved_at" IS NULL;
