@@ -1,25 +1,6 @@
 -- CreateEnum
 CREATE TYPE "AlertChannelKind" AS ENUM ('webhook', 'slack', 'email');
 
--- DropForeignKey
-ALTER TABLE "config_changes" DROP CONSTRAINT "config_changes_data_source_id_fkey";
-
--- AlterTable
-ALTER TABLE "data_source_configs" DROP COLUMN "breaker_cooldown_minutes",
-DROP COLUMN "probe_interval_max_hours",
-DROP COLUMN "probe_interval_min_hours";
-
--- AlterTable
-ALTER TABLE "data_sources" DROP COLUMN "probe_every_tick";
-
--- AlterTable
-ALTER TABLE "dataset_versions" DROP COLUMN "breaker_probed_at",
-ALTER COLUMN "source_reliability_score" SET NOT NULL,
-ALTER COLUMN "source_reliability_score" SET DEFAULT 1;
-
--- DropTable
-DROP TABLE "config_changes";
-
 -- CreateTable
 CREATE TABLE "alert_channels" (
     "id" SERIAL NOT NULL,
