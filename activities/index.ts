@@ -1,4 +1,5 @@
 // All activities, bound to the worker's database and secret key. Workflows import only the type.
+import { alertActivities } from './alerts';
 import type { ActivityDeps } from './deps';
 import { feedActivities } from './feed';
 import { auditLogActivities } from './ingestion/audit-log';
@@ -15,6 +16,7 @@ export function createActivities(deps: ActivityDeps) {
     ...pipelineActivities(deps),
     ...maintenanceActivities(deps),
     ...feedActivities(deps),
+    ...alertActivities(deps),
   };
 }
 

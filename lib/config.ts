@@ -82,6 +82,11 @@ const EnvSchema = z.object({
     .default('127.0.0.1')
     .describe('address the HTTP read API listens on; default loopback only'),
   TEDI_API_PORT: port.default(8088).describe('port of the HTTP read API (npm start, npm run api)'),
+  TEDI_ALERT_FROM: z
+    .string()
+    .regex(/^([^<>]+<)?[^\s@<>]+@[^\s@<>]+>?$/, 'must be an address, e.g. TEDI <tedi@example.org>')
+    .optional()
+    .describe('the From of alert e-mails; unset = TEDI Ingest <tedi@localhost>'),
   TEDI_API_ADMIN_TOKEN: z
     .string()
     .min(24, 'must be at least 24 characters: generate one with `openssl rand -hex 32`')

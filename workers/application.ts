@@ -10,6 +10,7 @@ import { type Database, openDatabase } from '../lib/db';
 import { resolveSecretKey } from '../lib/secrets';
 import { SCHEDULER_QUEUE, TASK_QUEUES, type TaskQueue } from '../lib/verticals';
 import { type Monitor, startMonitor } from '../operations/monitoring/monitor';
+import { ensureAlertMonitor } from '../operations/temporal/alerts';
 import { ensureFeedDispatcher } from '../operations/temporal/feed';
 import { ensureOperatorConsole } from '../operations/temporal/operator-console';
 import { ensureSchedules } from '../operations/temporal/schedules';
@@ -67,13 +68,20 @@ export async function startApplication(config: AppConfig, opts: ApplicationOptio
     const workers = await createWorkers({
       connection: nativeConnection,
       namespace: config.TEMPORAL_NAMESPACE,
-      deps: { db, secretKey: resolveSecretKey(config.TEDI_SECRET_KEY, config.TEDI_DATA_DIR) },
+      deps: {
+        db,
+        secretKey: resolveSecretKey(config.TEDI_SECRET_KEY, config.TEDI_DATA_DIR),
+        alertFrom: config.TEDI_ALERT_FROM,
+      },
       queues,
     });
     // Catalog-wide gauges come from the process that runs the master scheduler (compose runs one).
     const monitor = queues.includes(SCHEDULER_QUEUE) ? startMonitor({ db, client }) : null;
     // The change feed's dispatcher runs on the scheduler queue; whichever process serves it makes sure it runs.
-    if (queues.includes(SCHEDULER_QUEUE)) await ensureFeedDispatcher(client);
+    if (queues.includes(SCHEDULER_QUEUE)) {
+      await ensureFeedDispatcher(client);
+      await ensureAlertMonitor(client);
+    }
     return {
       db,
       client,

@@ -30,3 +30,16 @@ export function webhookDeliveryId(d: {
 }): string {
   return `webhook-${d.subscription}-${d.source}-r${d.revision}-d${d.deliveryId}`;
 }
+
+export const ALERT_MONITOR_ID = 'tedi-alerts';
+
+/** One alert notification: which incident transition goes to which channel. */
+export function alertNotificationId(n: {
+  channel: string;
+  kind: string;
+  source: string;
+  transition: string;
+  notificationId: string;
+}): string {
+  return `alert-${n.channel}-${n.kind}-${n.source}-${n.transition}-n${n.notificationId}`;
+}

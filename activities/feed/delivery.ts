@@ -12,7 +12,8 @@ import { activityInfo } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../../lib/failures';
 import { decryptSecret } from '../../lib/secrets';
-import { WEBHOOK_RETRY, WEBHOOK_TIMEOUT_MS } from '../../lib/webhook-policy';
+import { WEBHOOK_RETRY } from '../../lib/webhook-policy';
+import { delivered, failureOf, postJson, receiverName } from '../delivery/http-post';
 import type { ActivityDeps } from '../deps';
 import { changeEventOf, EVENT_COLUMNS, type RevisionCreated } from './outbox';
 import { SIGNATURE_HEADER, signWebhook } from './signature';
@@ -35,40 +36,6 @@ interface Target {
   type: 'revision.created';
   created_at: Date;
   payload: RevisionCreated;
-}
-
-/** How a receiver is named in messages: origin + path, never the query (it may hold a token). */
-export function receiverName(url: string): string {
-  const u = new URL(url);
-  return `${u.origin}${u.pathname}`;
-}
-
-/** What happened to one POST, in words an operator can act on. */
-async function post(url: string, body: string, headers: Record<string, string>) {
-  const started = Date.now();
-  try {
-    const response = await fetch(url, {
-      method: 'POST',
-      body,
-      headers,
-      redirect: 'manual',
-      signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
-    });
-    // The body is not needed; reading a little of it frees the connection and explains a refusal.
-    const text = (await response.text().catch(() => '')).slice(0, 200).replace(/\s+/g, ' ').trim();
-    return { ms: Date.now() - started, status: response.status, text, error: null };
-  } catch (err) {
-    const e = err as Error & { cause?: { code?: string } };
-    const error =
-      e.name === 'TimeoutError'
-        ? `did not answer within ${WEBHOOK_TIMEOUT_MS / 1000} s`
-        : e.cause?.code === 'ECONNREFUSED'
-          ? 'refused the connection'
-          : e.cause?.code === 'UND_ERR_SOCKET' || e.cause?.code === 'ECONNRESET'
-            ? 'closed the connection before answering'
-            : `could not be reached (${e.cause?.code ?? e.message})`;
-    return { ms: Date.now() - started, status: null, text: '', error };
-  }
 }
 
 export function deliveryActivities(deps: ActivityDeps) {
@@ -126,9 +93,7 @@ export function deliveryActivities(deps: ActivityDeps) {
       const event = changeEventOf(target);
       const body = JSON.stringify(event);
       const secret = decryptSecret(target.secret_encrypted, deps.secretKey);
-      const result = await post(target.url, body, {
-        'content-type': 'application/json',
-        'user-agent': 'tedi-ingest-webhook/1',
+      const result = await postJson(target.url, body, {
         'tedi-event-id': event.id,
         'tedi-event-type': event.type,
         'tedi-delivery-id': deliveryId,
@@ -136,7 +101,7 @@ export function deliveryActivities(deps: ActivityDeps) {
         [SIGNATURE_HEADER]: signWebhook(secret, body, Math.floor(Date.now() / 1000)),
       });
 
-      if (result.status !== null && result.status >= 200 && result.status < 300) {
+      if (delivered(result)) {
         await logAttempt(deliveryId, attempt, {
           ms: result.ms,
           status: result.status,
@@ -154,7 +119,7 @@ export function deliveryActivities(deps: ActivityDeps) {
         ]);
         throw ApplicationFailure.nonRetryable(`${receiver} ${error}`, FailureType.ReceiverGone);
       }
-      const error = result.error ?? `answered ${result.status}${result.text ? `: ${result.text}` : ''}`;
+      const error = failureOf(result);
       const last = attempt >= WEBHOOK_RETRY.maximumAttempts;
       await logAttempt(deliveryId, attempt, {
         ms: result.ms,

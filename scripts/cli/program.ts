@@ -1,6 +1,7 @@
 // The tedi command line: one commander program, each command group registered by its own module.
 // Errors end here: usage errors (exit 2) and failed operations (exit 1) print one clear message on stderr.
 import { Command, CommanderError } from 'commander';
+import { registerAlerts } from './alerts';
 import { registerData } from './data';
 import { exitCodeOf, rootMessage, UsageError } from './errors';
 import { registerExport } from './export';
@@ -43,6 +44,7 @@ export function buildProgram(): Command {
   registerSetKey(program);
   registerSchedules(program);
   registerSubscriptions(program);
+  registerAlerts(program);
   return program;
 }
 

@@ -54,20 +54,27 @@ async function readPiped(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** The key from stdin, checked without ever quoting it back. */
-async function readKey(source: string): Promise<string> {
-  const raw = process.stdin.isTTY ? await promptHidden(`API key for ${source} (input hidden): `) : await readPiped();
+/**
+ * A secret from stdin (a hidden prompt on a terminal, else piped input), checked without ever quoting it
+ * back. `what` names it in the errors ("API key"); `prompt` in the terminal prompt.
+ */
+export async function readSecretFromStdin(
+  what: string,
+  opts: { prompt?: string; hint?: string } = {},
+): Promise<string> {
+  const raw = process.stdin.isTTY ? await promptHidden(`${opts.prompt ?? what} (input hidden): `) : await readPiped();
+  const hint = opts.hint ?? '';
   const key = raw.replace(/\r?\n$/, '').trim();
-  if (!key) {
-    throw new UsageError('stdin: no API key given: type it at the prompt or pipe it in (--clear removes a stored key)');
-  }
-  if (/[\r\n]/.test(key)) throw new UsageError('stdin: the API key must be a single line');
+  if (!key) throw new UsageError(`stdin: no ${what} given: type it at the prompt or pipe it in${hint}`);
+  if (/[\r\n]/.test(key)) throw new UsageError(`stdin: ${what} must be a single line`);
   if ([...key].some((c) => c < ' ' || c === '\u007f'))
-    throw new UsageError('stdin: the API key contains control characters');
-  if (key.length > MAX_KEY_LENGTH)
-    throw new UsageError(`stdin: the API key is longer than ${MAX_KEY_LENGTH} characters`);
+    throw new UsageError(`stdin: ${what} contains control characters`);
+  if (key.length > MAX_KEY_LENGTH) throw new UsageError(`stdin: ${what} is longer than ${MAX_KEY_LENGTH} characters`);
   return key;
 }
+
+const readKey = (source: string) =>
+  readSecretFromStdin('API key', { prompt: `API key for ${source}`, hint: ' (--clear removes a stored key)' });
 
 export function registerSetKey(program: Command): void {
   program
