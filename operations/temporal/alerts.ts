@@ -1,16 +1,9 @@
-// Makes sure the alert monitor runs (one per namespace, on the scheduler queue); idempotent, like the feed
+// Makes sure the alert monitor runs (one per namespace, on the scheduler queue), like the feed
 // dispatcher. `intervalMs` is for tests; production evaluates every minute.
-import { type Client, WorkflowIdConflictPolicy } from '@temporalio/client';
-import { SCHEDULER_QUEUE } from '../../lib/verticals';
+import type { Client } from '@temporalio/client';
 import { alertMonitor } from '../../workflows/alerts/alert-monitor';
 import { ALERT_MONITOR_ID } from '../../workflows/ids';
+import { ensureSingleton } from './singleton';
 
-export async function ensureAlertMonitor(client: Client, options: { intervalMs?: number } = {}): Promise<string> {
-  const handle = await client.workflow.start(alertMonitor, {
-    workflowId: ALERT_MONITOR_ID,
-    taskQueue: SCHEDULER_QUEUE,
-    args: [options],
-    workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-  });
-  return handle.workflowId;
-}
+export const ensureAlertMonitor = (client: Client, options: { intervalMs?: number } = {}): Promise<string> =>
+  ensureSingleton(client, alertMonitor, ALERT_MONITOR_ID, [options]);

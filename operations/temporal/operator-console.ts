@@ -1,14 +1,7 @@
 // Makes sure the operator console workflow runs (one per namespace); idempotent.
-import { type Client, WorkflowIdConflictPolicy } from '@temporalio/client';
-import { SCHEDULER_QUEUE } from '../../lib/verticals';
+import type { Client } from '@temporalio/client';
 import { OPERATOR_WORKFLOW_ID, operatorConsole } from '../../workflows/operator-console';
+import { ensureSingleton } from './singleton';
 
-export async function ensureOperatorConsole(client: Client): Promise<string> {
-  const handle = await client.workflow.start(operatorConsole, {
-    workflowId: OPERATOR_WORKFLOW_ID,
-    taskQueue: SCHEDULER_QUEUE,
-    args: [],
-    workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-  });
-  return handle.workflowId;
-}
+export const ensureOperatorConsole = (client: Client): Promise<string> =>
+  ensureSingleton(client, operatorConsole, OPERATOR_WORKFLOW_ID, []);
