@@ -3,6 +3,7 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import { Pool } from 'pg';
 import { PrismaClient } from '../generated/prisma/client';
+import { logger } from './log';
 
 export type { PrismaClient } from '../generated/prisma/client';
 
@@ -15,9 +16,7 @@ export interface Database {
 export function openDatabase(url: string, opts: { max?: number } = {}): Database {
   const pool = new Pool({ connectionString: url, max: opts.max ?? 10 });
   // An idle client that the server drops (restart, failover) must not crash the worker.
-  pool.on('error', (err) =>
-    console.error(JSON.stringify({ level: 'warn', msg: 'postgres pool error', err: err.message })),
-  );
+  pool.on('error', (err) => logger().warn({ err }, 'postgres pool error'));
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   return {
     prisma,

@@ -63,14 +63,22 @@ export function configurationError(message: string): ApplicationFailure {
 /**
  * What a failure knows about its root cause, carried as its first detail (HttpClient sets it; see
  * sources/kit/http/root-cause.ts): the system, TLS or HTTP code (`ENOTFOUND`, `DEPTH_ZERO_SELF_SIGNED_CERT`,
- * `HTTP 503`), the host, the status and the first bytes of the body (secrets masked). The workflow copies
- * these into the run's memo; nothing parses messages to find them.
+ * `HTTP 503`), the host, the status and the first bytes of the body (secrets masked), and the activity
+ * attempt that failed (the worker stamps it: workers/attempt-facts.ts). The workflow copies these into the
+ * run's memo; nothing parses messages to find them.
  */
 export interface FailureFacts {
   code?: string;
   host?: string;
   status?: number;
   body?: string;
+  attempt?: number;
+}
+
+const FACT_KEYS = ['code', 'host', 'status', 'body', 'attempt'] as const;
+
+function isFacts(value: unknown): value is FailureFacts {
+  return typeof value === 'object' && value !== null && FACT_KEYS.some((k) => k in value);
 }
 
 /** The facts of an ApplicationFailure (or of the first one in a cause chain), empty when it has none. */
@@ -80,13 +88,21 @@ export function failureFacts(err: unknown): FailureFacts {
     seen.add(e);
     if (!(e instanceof ApplicationFailure)) continue;
     const first = e.details?.[0];
-    if (first && typeof first === 'object' && ('code' in first || 'host' in first)) {
-      const { code, host, status, body } = first as FailureFacts;
-      const facts: FailureFacts = { code, host, status, body };
-      for (const key of Object.keys(facts) as Array<keyof FailureFacts>)
-        if (facts[key] === undefined) delete facts[key];
-      return facts;
-    }
+    if (!isFacts(first)) continue;
+    const facts: Record<string, unknown> = {};
+    for (const key of FACT_KEYS) if (first[key] !== undefined) facts[key] = first[key];
+    return facts as FailureFacts;
   }
   return {};
+}
+
+/**
+ * Adds the attempt number to a failure's facts (creating them when it has no details), in place. A
+ * failure whose details are something else is left as it is: they belong to whoever set them.
+ */
+export function stampAttempt(failure: ApplicationFailure, attempt: number): void {
+  const details = failure.details ?? [];
+  if (details.length > 0 && !isFacts(details[0])) return;
+  const stamped = [{ ...(details[0] as FailureFacts | undefined), attempt }, ...details.slice(1)];
+  (failure as { details: unknown[] }).details = stamped;
 }

@@ -1,6 +1,7 @@
 // Search attributes TEDI sets on every workflow, so `temporal workflow list --query` and the Web UI can
-// filter ingestions by vertical, source, dataset version and outcome. Four Keyword attributes keep well
-// inside SQL visibility's limit of 10 per namespace. Workflow-safe: imports only @temporalio/common.
+// filter ingestions by vertical, source, dataset version, outcome, error class and trigger. Six Keyword
+// attributes keep inside SQL visibility's limit of 10 per namespace. Workflow-safe: imports only
+// @temporalio/common.
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 
 export const VerticalKey = defineSearchAttributeKey('TediVertical', SearchAttributeType.KEYWORD);
@@ -9,7 +10,12 @@ export const DatasetVersionKey = defineSearchAttributeKey('TediDatasetVersion', 
 /** running | success | no_change | failed | skipped */
 export const OutcomeKey = defineSearchAttributeKey('TediOutcome', SearchAttributeType.KEYWORD);
 
-export const SEARCH_ATTRIBUTES = [VerticalKey, SourceKey, DatasetVersionKey, OutcomeKey];
+/** A failed run's failure type (SourceUnavailable, InvalidPayload…): `TediErrorClass = 'SourceUnavailable'`. */
+export const ErrorClassKey = defineSearchAttributeKey('TediErrorClass', SearchAttributeType.KEYWORD);
+/** Who started the run: schedule | manual | event (activities/ingestion/types.ts Trigger). */
+export const TriggerKey = defineSearchAttributeKey('TediTrigger', SearchAttributeType.KEYWORD);
+
+export const SEARCH_ATTRIBUTES = [VerticalKey, SourceKey, DatasetVersionKey, OutcomeKey, ErrorClassKey, TriggerKey];
 
 /** Set by the server on runs started by a schedule. */
 export const ScheduledStartTimeKey = defineSearchAttributeKey(
@@ -25,4 +31,17 @@ export function runningIngestionAttributes(ref: { vertical: string; source: stri
     { key: DatasetVersionKey, value: `${ref.source}/${ref.version}` },
     { key: OutcomeKey, value: 'running' },
   ] as const;
+}
+
+/** The same, with who started it: what new starts set (runs started before TediTrigger existed lack it). */
+export function startedIngestionAttributes(
+  ref: { vertical: string; source: string; version: string },
+  trigger: string,
+) {
+  return [...runningIngestionAttributes(ref), { key: TriggerKey, value: trigger }];
+}
+
+/** The static summary of an ingestion run, shown in the Web UI's run list: which source and why. */
+export function ingestionSummary(ref: { source: string; version: string }, trigger: string): string {
+  return `Ingest ${ref.source}/${ref.version} (${trigger})`;
 }

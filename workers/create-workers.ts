@@ -16,6 +16,7 @@ import type { WorkflowBundleWithSourceMapAndFilename } from '@temporalio/worker/
 import { type ActivityDeps, createActivities } from '../activities';
 import { TASK_QUEUES, type TaskQueue } from '../lib/verticals';
 import { makeSpoolDir, sweepOrphanSpoolDirs } from '../sources/kit/spool';
+import { attemptFacts } from './attempt-facts';
 
 let bundle: Promise<WorkflowBundlePath> | undefined;
 
@@ -128,6 +129,8 @@ export async function createWorkers(opts: WorkerSetOptions): Promise<Worker[]> {
         taskQueue,
         workflowBundle: workflows,
         activities,
+        // Each failure records its attempt, for the memo of a failed run (attempt-facts.ts).
+        interceptors: { activity: [attemptFacts] },
         // Ingestions stream large bodies; a handful at once per process keeps memory predictable.
         maxConcurrentActivityTaskExecutions: taskQueue === 'scheduler' ? 20 : 4,
         // One pool for the whole set (see SHARED_WORKFLOW_THREADS); identical on every worker of the set.

@@ -14,9 +14,21 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { FinalStatus, FinishInput, IngestionPlan, Trigger, VersionRef } from '../activities/ingestion/types';
-import { FailureType } from '../lib/failures';
-import { OutcomeKey, runningIngestionAttributes } from '../lib/search-attributes';
+import type {
+  FinalStatus,
+  FinishInput,
+  FinishSummary,
+  IngestionPlan,
+  Trigger,
+  VersionRef,
+} from '../activities/ingestion/types';
+import { FailureType, failureFacts } from '../lib/failures';
+import {
+  ErrorClassKey,
+  OutcomeKey,
+  runningIngestionAttributes,
+  startedIngestionAttributes,
+} from '../lib/search-attributes';
 import type { EventInput } from '../sources/kit/types';
 import {
   bookkeeping,
@@ -24,10 +36,12 @@ import {
   localBookkeeping,
   probeOptions,
   type RetryOverride,
+  sourceRetry,
   streamingOptions,
 } from './activity-options';
 import { type IngestionProgress, ingestionProgressQuery } from './definitions';
 import { failureTypeOf, MAX_STAGING_PASSES, retryWhileDatabaseDown } from './failure-handling';
+import { failureMemo } from './failure-memo';
 
 /** Which version to ingest: `datasetVersionId`, or `source` (+ `version`, default "current") as operators type it. */
 export interface IngestInput extends VersionRef {
@@ -81,6 +95,9 @@ export async function ingestDatasetVersion(input: IngestInput): Promise<IngestRe
 
   // Opening and closing the log row run as local activities; runs that began before that replay as they ran.
   const book = patched('ingestion-local-bookkeeping') ? localBook : remoteBook;
+  // Runs that began before failures were reported (trigger and error class searchable, the failure's root
+  // cause, attempts and schedule in the memo) replay without those commands.
+  const reportsFailures = patched('ingestion-failure-report');
   const plan = await book.beginIngestion({
     datasetVersionId: input.datasetVersionId,
     source: input.source,
@@ -90,11 +107,17 @@ export async function ingestDatasetVersion(input: IngestInput): Promise<IngestRe
   progress.source = plan.source;
   progress.version = plan.version;
   // Set here as well as by the master, so a run started by hand (`temporal workflow start`) is searchable too.
-  upsertSearchAttributes([...runningIngestionAttributes(plan)]);
+  upsertSearchAttributes(
+    reportsFailures
+      ? startedIngestionAttributes(plan, input.trigger ?? 'manual')
+      : [...runningIngestionAttributes(plan)],
+  );
 
+  /** What closing the log row did to the version's schedule (breaker, next check): the failure memo shows it. */
+  let schedule: FinishSummary | undefined;
   const finish = async (result: IngestResult, extra: Partial<FinishInput> = {}): Promise<IngestResult> => {
     progress.stage = 'finishing';
-    await book.finishIngestion({
+    schedule = await book.finishIngestion({
       logId: plan.logId,
       datasetVersionId: plan.datasetVersionId,
       status: result.status,
@@ -216,9 +239,22 @@ export async function ingestDatasetVersion(input: IngestInput): Promise<IngestRe
     const { type, message } = describeFailure(err);
     const stage = progress.stage;
     // Record the failure even when the run is being cancelled, so the log and breaker stay truthful.
+    const errorMessage = `${stage}: ${message}`;
     await CancellationScope.nonCancellable(() =>
-      finish(emptyResult('failed', plan, message), { errorClass: type, errorMessage: `${stage}: ${message}` }),
+      finish(emptyResult('failed', plan, message), { errorClass: type, errorMessage }),
     );
+    if (reportsFailures) {
+      upsertSearchAttributes([{ key: ErrorClassKey, value: type }]);
+      upsertMemo({
+        ...failureMemo({
+          errorClass: type,
+          error: errorMessage,
+          facts: failureFacts(err),
+          maximumAttempts: sourceRetry(input.retry).maximumAttempts ?? 0,
+          schedule,
+        }),
+      });
+    }
     if (isCancellation(err)) throw err;
     throw ApplicationFailure.nonRetryable(
       `Ingestion of ${plan.source}/${plan.version} failed during ${stage}: ${message}`,

@@ -19,7 +19,13 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { DueVersion } from '../activities/scheduling/due-versions';
-import { OutcomeKey, runningIngestionAttributes, ScheduledStartTimeKey } from '../lib/search-attributes';
+import {
+  ingestionSummary,
+  OutcomeKey,
+  runningIngestionAttributes,
+  ScheduledStartTimeKey,
+  startedIngestionAttributes,
+} from '../lib/search-attributes';
 import { taskQueueFor, type Vertical } from '../lib/verticals';
 import { bookkeeping } from './activity-options';
 import { type MasterProgress, masterProgressQuery } from './definitions';
@@ -93,6 +99,8 @@ export async function masterScheduler(input: MasterInput = {}): Promise<MasterRe
 
   /** Starts the child; `undefined` when this tick already started it (counted as skipped). */
   const start = async (due: DueVersion): Promise<ChildWorkflowHandle<typeof ingestDatasetVersion> | undefined> => {
+    // Children started before the trigger attribute and the summary existed replay as they were started.
+    const described = patched('master-child-trigger-summary');
     try {
       const handle = await startChild(ingestDatasetVersion, {
         workflowId: scheduledIngestionId(due.source, due.version, asOf),
@@ -102,7 +110,10 @@ export async function masterScheduler(input: MasterInput = {}): Promise<MasterRe
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
         // A master that ends early (terminated, timed out) must not take running ingestions with it.
         parentClosePolicy: ParentClosePolicy.ABANDON,
-        typedSearchAttributes: [...runningIngestionAttributes(due)],
+        typedSearchAttributes: described
+          ? startedIngestionAttributes(due, 'schedule')
+          : [...runningIngestionAttributes(due)],
+        ...(described ? { staticSummary: ingestionSummary(due, 'schedule') } : {}),
       });
       totals.scheduled++;
       return handle;

@@ -11,7 +11,37 @@ export interface ScheduleSettings {
   maxChildrenInFlight: number;
 }
 
+/**
+ * What each schedule does, as its note (shown by `temporal schedule describe` and in the Web UI's schedule
+ * page) and as the static summary of the runs it starts.
+ */
+export function scheduleNotes(s: ScheduleSettings): Record<string, string> {
+  return {
+    [MASTER_SCHEDULE_ID]:
+      `TEDI master tick every ${s.masterInterval}: finds the dataset versions due for a check and starts one ` +
+      `ingestion each (at most ${s.maxChildrenInFlight} at once); versions with an open breaker are skipped.`,
+    [CLEANUP_SCHEDULE_ID]: `TEDI daily cleanup: deletes ingestion logs older than ${s.logRetentionDays} days.`,
+    [RELIABILITY_SCHEDULE_ID]: "TEDI daily reliability scores: recomputes each source's score from its ingestion logs.",
+  };
+}
+
+/** Runs a schedule starts, named in the Web UI's run list. */
+const RUN_SUMMARIES: Record<string, string> = {
+  [MASTER_SCHEDULE_ID]: 'Master tick: start the due ingestions',
+  [CLEANUP_SCHEDULE_ID]: 'Delete old ingestion logs',
+  [RELIABILITY_SCHEDULE_ID]: 'Recompute reliability scores',
+};
+
 export function desiredSchedules(s: ScheduleSettings): ScheduleOptions[] {
+  const notes = scheduleNotes(s);
+  return baseSchedules(s).map((desired) => ({
+    ...desired,
+    action: { ...desired.action, staticSummary: RUN_SUMMARIES[desired.scheduleId] },
+    state: { ...desired.state, note: notes[desired.scheduleId] },
+  }));
+}
+
+function baseSchedules(s: ScheduleSettings): ScheduleOptions[] {
   return [
     {
       scheduleId: MASTER_SCHEDULE_ID,
@@ -69,6 +99,9 @@ export async function ensureSchedule(client: Client, desired: ScheduleOptions): 
       spec: desired.spec,
       action: desired.action,
       policies: { ...prev.policies, ...desired.policies },
+      // A paused schedule keeps the operator's note (it says why it was paused); otherwise the note says what
+      // the schedule does, as configured now.
+      state: prev.state.paused ? prev.state : { ...prev.state, note: desired.state?.note ?? prev.state.note },
     }));
     return 'updated';
   }

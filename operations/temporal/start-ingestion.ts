@@ -2,7 +2,7 @@
 // the vertical's task queue, a readable id and the search attributes the Web UI filters on.
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { Database } from '../../lib/db';
-import { runningIngestionAttributes } from '../../lib/search-attributes';
+import { ingestionSummary, startedIngestionAttributes } from '../../lib/search-attributes';
 import { taskQueueFor, type Vertical } from '../../lib/verticals';
 import { manualIngestionId } from '../../workflows/ids';
 import { type IngestInput, ingestDatasetVersion } from '../../workflows/ingest-dataset-version';
@@ -36,20 +36,21 @@ export async function startManualIngestion(
     throw new Error(`No dataset version "${label}" for source "${req.source}". Sources: ${names.join(', ')}`);
   }
   const source = version.dataSource;
+  const trigger = req.trigger ?? 'manual';
+  const ref = { vertical: source.vertical, source: source.name, version: version.version };
   return client.workflow.start(ingestDatasetVersion, {
     taskQueue: taskQueueFor(source.vertical as Vertical),
     workflowId: manualIngestionId(source.name, version.version, now.toISOString()),
     args: [
       {
         datasetVersionId: version.id,
-        trigger: req.trigger ?? 'manual',
+        trigger,
         force: req.force,
         event: req.event,
         acceptRemovals: req.acceptRemovals,
       },
     ],
-    typedSearchAttributes: [
-      ...runningIngestionAttributes({ vertical: source.vertical, source: source.name, version: version.version }),
-    ],
+    typedSearchAttributes: startedIngestionAttributes(ref, trigger),
+    staticSummary: ingestionSummary(ref, trigger),
   });
 }

@@ -1,13 +1,17 @@
 // Starting one ingestion from the CLI (`trigger`, `import`) and waiting for it: the workflow's `progress`
 // query is polled and drawn as a bar on a terminal, or as one line per change otherwise (pipes, CI, --json),
-// always on stderr so stdout carries only the result.
+// always on stderr so stdout carries only the result. While a stage is being retried, the line says so:
+// attempt n of N, when the next attempt starts and how the last one failed (from Temporal's pending
+// activities: operations/temporal/pending-retry.ts).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Client, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { Running } from '../../lib/infra/running';
+import { type PendingRetry, pendingRetry } from '../../operations/temporal/pending-retry';
 import { type ManualTrigger, startManualIngestion } from '../../operations/temporal/start-ingestion';
 import { type IngestionProgress, type IngestionStage, ingestionProgressQuery } from '../../workflows/definitions';
 import type { IngestResult, ingestDatasetVersion } from '../../workflows/ingest-dataset-version';
 import { OperationFailed, rootMessage } from './errors';
+import { shortFailure } from './failure-text';
 import { formatCount, formatDuration, notice, printJson } from './output';
 
 const STEPS: readonly IngestionStage[] = ['starting', 'probe', 'fetch', 'load', 'finishing', 'done'];
@@ -17,8 +21,21 @@ const QUERY_TIMEOUT_MS = 3000;
 /** Unanswered this long, the run most likely has no worker: say so once, and keep waiting. */
 const SILENCE_NOTICE_MS = 15_000;
 
-export function describeProgress(p: IngestionProgress): string {
+/** A retry as one phrase: `attempt 3 of 5, next at 15:20:31Z, last failure: SourceUnavailable: …`. */
+export function describeRetry(r: PendingRetry, now?: Date): string {
+  const parts = [`attempt ${r.attempt}${r.maximumAttempts ? ` of ${r.maximumAttempts}` : ''}`];
+  if (r.nextAttemptAt) {
+    // The countdown only where the line is redrawn in place; a printed line must not change every poll.
+    const wait = now ? ` (in ${formatDuration(Math.max(0, r.nextAttemptAt.getTime() - now.getTime()))})` : '';
+    parts.push(`next at ${r.nextAttemptAt.toISOString().slice(11, 19)}Z${wait}`);
+  }
+  if (r.lastFailure) parts.push(`last failure: ${shortFailure(r.lastFailure)}`);
+  return parts.join(', ');
+}
+
+export function describeProgress(p: IngestionProgress, retry: PendingRetry | null = null, now?: Date): string {
   const parts: string[] = [p.stage];
+  if (retry && p.stage !== 'done') parts.push(describeRetry(retry, now));
   if (p.recordsFetched !== null) parts.push(`${formatCount(p.recordsFetched)} records fetched`);
   if (p.rowsTransformed !== null) parts.push(`${formatCount(p.rowsTransformed)} rows transformed`);
   if (p.revision !== null) parts.push(`revision ${p.revision}`);
@@ -26,10 +43,11 @@ export function describeProgress(p: IngestionProgress): string {
   return parts.join(', ');
 }
 
-export function progressBar(p: IngestionProgress, width = 24): string {
+export function progressBar(p: IngestionProgress, width = 24, retry: PendingRetry | null = null, now?: Date): string {
   const step = Math.max(0, STEPS.indexOf(p.stage));
   const filled = Math.round((step / (STEPS.length - 1)) * width);
-  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${step}/${STEPS.length - 1} ${describeProgress(p)}`;
+  const bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${step}/${STEPS.length - 1}`;
+  return `${bar} ${describeProgress(p, retry, now)}`;
 }
 
 class ProgressDisplay {
@@ -38,13 +56,16 @@ class ProgressDisplay {
 
   constructor(private readonly live: boolean) {}
 
-  show(p: IngestionProgress, elapsedMs: number): void {
+  show(p: IngestionProgress, retry: PendingRetry | null, elapsedMs: number): void {
     if (this.live) {
-      process.stderr.write(`\r\x1b[2K${progressBar(p)}  ${formatDuration(elapsedMs)}`);
+      const line = `${progressBar(p, 24, retry, new Date())}  ${formatDuration(elapsedMs)}`;
+      // One terminal line: a long failure message would wrap and break the redraw.
+      const columns = process.stderr.columns || 120;
+      process.stderr.write(`\r\x1b[2K${line.length > columns ? `${line.slice(0, columns - 1)}…` : line}`);
       this.drawn = true;
       return;
     }
-    const line = describeProgress(p);
+    const line = describeProgress(p, retry);
     if (line !== this.lastLine) notice(`progress: ${line}`);
     this.lastLine = line;
   }
@@ -72,11 +93,15 @@ export async function followIngestion(client: Client, handle: IngestionHandle, j
   );
   try {
     while (!finished) {
-      const progress = await client
-        .withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => handle.query(ingestionProgressQuery))
-        // Before its first workflow task the run cannot answer; the next poll will.
-        .catch(() => null);
-      if (progress && !finished) display.show(progress, Date.now() - started);
+      const [progress, retry] = await Promise.all([
+        client
+          .withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => handle.query(ingestionProgressQuery))
+          // Before its first workflow task the run cannot answer; the next poll will.
+          .catch(() => null),
+        // Answered by the server, not a worker: a stage being retried shows even while no worker is free.
+        client.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => pendingRetry(handle)).catch(() => null),
+      ]);
+      if (progress && !finished) display.show(progress, retry, Date.now() - started);
       answered ||= progress !== null;
       if (!answered && !warned && Date.now() - started > SILENCE_NOTICE_MS) {
         warned = true;

@@ -5,6 +5,7 @@ import type { Prisma } from '../../generated/prisma/client';
 import { findSource, jsonFlag, sinceTime, sourceName, wholeNumber } from './args';
 import { withDatabase } from './context';
 import { validateArgs } from './errors';
+import { shortFailure } from './failure-text';
 import { formatCount, formatDuration, formatTime, JSON_HELP, printJson, printTable, truncate } from './output';
 
 export const LOG_STATUSES = ['success', 'no_change', 'failed', 'skipped', 'running'] as const;
@@ -67,7 +68,8 @@ export function registerLogs(program: Command): void {
             { header: 'REV', value: (r) => (r.revision === null ? '-' : String(r.revision)), align: 'right' },
             {
               header: 'ERROR',
-              value: (r) => (r.errorMessage ? truncate(`${r.errorClass}: ${r.errorMessage}`, 80) : ''),
+              // The request URL shortened to its host, so the root cause at the end of the message shows.
+              value: (r) => (r.errorMessage ? truncate(`${r.errorClass}: ${shortFailure(r.errorMessage)}`, 120) : ''),
             },
           ],
           'No ingestion logs match.',

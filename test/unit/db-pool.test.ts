@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { type Database, openDatabase } from '../../lib/db';
+import { createLogger, installLogger } from '../../lib/log';
 import { startTestDatabase, type TestDatabase } from '../helpers/database';
 
 let database: TestDatabase;
@@ -23,10 +24,8 @@ test('an idle client killed by the server is logged, not thrown, and the pool re
   const onUncaught = (err: unknown) => uncaught.push(err);
   process.on('uncaughtException', onUncaught);
   const logged: string[] = [];
-  const original = console.error;
-  console.error = (...args: unknown[]) => {
-    logged.push(args.map(String).join(' '));
-  };
+  // The process logger (lib/log.ts) writing into this test: one JSON line per write.
+  installLogger(createLogger('info', { write: (line: string) => logged.push(line) }));
   try {
     // One query leaves one idle client in the pool; its backend pid is the one to kill.
     const { rows } = await db.pool.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
@@ -42,7 +41,7 @@ test('an idle client killed by the server is logged, not thrown, and the pool re
     const deadline = Date.now() + 10_000;
     while (logged.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   } finally {
-    console.error = original;
+    installLogger(createLogger('info'));
     process.off('uncaughtException', onUncaught);
   }
   assert.deepEqual(uncaught, [], 'the dropped connection became an uncaught exception');
@@ -50,7 +49,9 @@ test('an idle client killed by the server is logged, not thrown, and the pool re
   const entry = JSON.parse(logged[0]!);
   assert.equal(entry.msg, 'postgres pool error');
   assert.equal(entry.level, 'warn');
-  assert.match(entry.err, /terminat/i);
+  // The error itself, not `{}`: its type and message (lib/log.ts serializeError).
+  assert.equal(entry.err.type, 'DatabaseError');
+  assert.match(entry.err.message, /terminat/i);
   assert.equal(db.pool.idleCount, 0, 'the dead client is still pooled');
   const again = await db.pool.query<{ one: number }>('SELECT 1 AS one');
   assert.equal(again.rows[0]!.one, 1);
