@@ -3,6 +3,7 @@
 import './v8-flags';
 import { ConfigError, loadConfig } from '../lib/config';
 import { requireDatabase, requireTemporal } from '../lib/infra/environment';
+import { logger } from '../lib/log';
 import { installRuntime } from '../lib/logging';
 import { TASK_QUEUES, type TaskQueue } from '../lib/verticals';
 import { startApplication } from './application';
@@ -33,14 +34,13 @@ async function main() {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
-  console.log(
-    JSON.stringify({
-      level: 'info',
-      msg: 'workers running',
+  logger().info(
+    {
       queues,
       pid: process.pid,
       metrics: config.TEDI_METRICS_BIND ? `http://${config.TEDI_METRICS_BIND}/metrics` : null,
-    }),
+    },
+    'workers running',
   );
   await runWorkers(app.workers, stop);
   await app.close();

@@ -39,6 +39,17 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
+/** The environment a CLI child (test/helpers/cli.ts runTedi) needs to use the harness's servers. */
+export function harnessCliEnv(h: Harness): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    DATABASE_URL: h.databaseUrl,
+    TEMPORAL_ADDRESS: h.env.address,
+    TEDI_SECRET_KEY: TEST_SECRET_KEY,
+    LOG_LEVEL: 'warn',
+  };
+}
+
 export async function startHarness(opts: { timeSkipping?: boolean; workers?: boolean } = {}): Promise<Harness> {
   const database = await startTestDatabase();
   const db = openDatabase(database.url);

@@ -22,7 +22,7 @@ import { CLEANUP_SCHEDULE_ID } from '../../workflows/ids';
 import { ingestDatasetVersion } from '../../workflows/ingest-dataset-version';
 import { textResponse } from '../fixtures/fixture-server';
 import { runTedi } from '../helpers/cli';
-import { type Harness, startHarness, TEST_SECRET_KEY } from '../helpers/harness';
+import { type Harness, harnessCliEnv, startHarness } from '../helpers/harness';
 import { logsOf, versionOf } from '../helpers/ingest';
 import { waitFor } from '../helpers/wait';
 
@@ -46,13 +46,7 @@ before(async () => {
   await pointAt('world_bank_business', `http://${UNRESOLVABLE}/v2`);
   await pointAt('world_bank_employment', `${h.fixture.url}/gone/v2`);
   h.mount('gone', () => textResponse('{"message":"this API was retired on 2026-06-30"}', 404, 'application/json'));
-  cliEnv = {
-    ...process.env,
-    DATABASE_URL: h.databaseUrl,
-    TEMPORAL_ADDRESS: h.env.address,
-    TEDI_SECRET_KEY: TEST_SECRET_KEY,
-    LOG_LEVEL: 'warn',
-  };
+  cliEnv = harnessCliEnv(h);
 });
 
 after(async () => {
