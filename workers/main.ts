@@ -3,7 +3,6 @@
 import './v8-flags';
 import { ConfigError, loadConfig } from '../lib/config';
 import { requireDatabase, requireTemporal } from '../lib/infra/environment';
-import { logger } from '../lib/log';
 import { installRuntime } from '../lib/logging';
 import { TASK_QUEUES, type TaskQueue } from '../lib/verticals';
 import { startApplication } from './application';
@@ -34,13 +33,16 @@ async function main() {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
-  logger().info(
-    {
+  // The readiness line, printed whatever LOG_LEVEL says (scripts and the memory bench wait for it), so it
+  // does not go through the leveled logger.
+  console.log(
+    JSON.stringify({
+      level: 'info',
+      msg: 'workers running',
       queues,
       pid: process.pid,
       metrics: config.TEDI_METRICS_BIND ? `http://${config.TEDI_METRICS_BIND}/metrics` : null,
-    },
-    'workers running',
+    }),
   );
   await runWorkers(app.workers, stop);
   await app.close();
