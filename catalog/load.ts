@@ -11,7 +11,7 @@ import { type Document, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { type AppConfig, ConfigError } from '../lib/config';
 import type { PrismaClient } from '../lib/db';
-import { getConnector } from '../sources';
+import { getConnector, scheduledWithoutFile } from '../sources';
 import { type ApplyResult, applyCatalog } from './apply';
 import {
   type CatalogEntry,
@@ -176,19 +176,19 @@ function checkEntry(raw: unknown, at: Path, settings: CatalogSettings, issues: I
     }
   }
   if (issues.length > before) return null;
-  const params = getConnector(s.connector).paramsSchema.safeParse(s.params);
+  const connector = getConnector(s.connector);
+  const params = connector.paramsSchema.safeParse(s.params);
   if (!params.success) issues.push(...zodIssues(params.error, [...at, 'params']));
   if (
-    s.connector === 'tabular_file' &&
-    s.frequency !== 'on_event' &&
     s.implemented &&
     s.active !== false &&
-    !s.params.feedUrl
+    params.success &&
+    scheduledWithoutFile(connector, s.frequency, params.data)
   ) {
     issues.push({
       path: [...at, s.active === undefined ? 'params' : 'active'],
       message:
-        `a ${s.frequency} tabular_file source without params.feedUrl would fail every scheduled check: set ` +
+        `a ${s.frequency} ${s.connector} source without params.feedUrl would fail every scheduled check: set ` +
         'params.feedUrl to the http(s):// or file:// URL of its feed, or write active: false (files can still be imported)',
     });
   }

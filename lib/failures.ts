@@ -20,6 +20,12 @@ export const FailureType = {
   /** The catalog row or its params are invalid: fix the catalog, then trigger again. */
   ConfigurationError: 'ConfigurationError',
   /**
+   * This run's own input is wrong, not the source: the file handed to an import does not exist, or a file
+   * source was started with no file and has no feed URL. Logged as failed; never counted toward the
+   * breaker (activities/ingestion/audit-log.ts), since the source was never asked anything.
+   */
+  BadRunInput: 'BadRunInput',
+  /**
    * The snapshot would empty or shrink the dataset beyond its threshold, or repeats a key: it is not
    * loaded, the current revision stays, and an operator may accept it for one run (activities/store/snapshot-guard.ts).
    */
@@ -44,6 +50,7 @@ export const NON_RETRYABLE_FAILURES: FailureType[] = [
   FailureType.InvalidPayload,
   FailureType.TooManyRejects,
   FailureType.ConfigurationError,
+  FailureType.BadRunInput,
   FailureType.SuspiciousSnapshot,
   // Not retried by Temporal's policy: the workflow handles these two itself (re-run from fetch; wait for the database).
   FailureType.StagingLost,
@@ -58,6 +65,10 @@ export function invalidPayload(message: string, cause?: Error): ApplicationFailu
 
 export function configurationError(message: string): ApplicationFailure {
   return ApplicationFailure.nonRetryable(message, FailureType.ConfigurationError);
+}
+
+export function badRunInput(message: string): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(message, FailureType.BadRunInput);
 }
 
 /**

@@ -30,6 +30,19 @@ export function connectorNames(): string[] {
   return Object.keys(CONNECTORS);
 }
 
+/**
+ * Why a scheduled source of this connector has nothing to read on its own (a file source with no feed
+ * URL), or null. Such a source must not be active: every master check would fail. The catalog refuses it
+ * (catalog/load.ts), and so do `tedi sources set` and `tedi sources activate`.
+ */
+export function scheduledWithoutFile(
+  connector: Connector<unknown, unknown>,
+  frequency: string,
+  params: unknown,
+): string | null {
+  return frequency === 'on_event' ? null : (connector.files?.missingFile(params) ?? null);
+}
+
 export function getConnector(name: string): Connector<unknown, unknown> {
   const connector = CONNECTORS[name];
   if (!connector) {

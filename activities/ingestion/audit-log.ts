@@ -5,7 +5,7 @@
 
 import { metricMeter } from '@temporalio/activity';
 import type { Database } from '../../lib/db';
-import { configurationError } from '../../lib/failures';
+import { configurationError, FailureType } from '../../lib/failures';
 import { type IngestionOutcome, recordIngestion } from '../../lib/monitoring/metrics';
 import { type Frequency, markChecked, type ScheduleState } from '../../lib/scheduling/frequency';
 import type { ActivityDeps } from '../deps';
@@ -159,7 +159,9 @@ export function auditLogActivities(deps: ActivityDeps) {
         recordsUpdated: input.recordsUpdated ?? 0,
         recordsRemoved: input.recordsRemoved ?? 0,
       };
-      if (input.status === 'skipped') return result(version);
+      // A run failed by its own input (BadRunInput: the import's file, a file-less trigger) never asked the
+      // source anything: like a skip, it leaves the schedule and the breaker as they were.
+      if (input.status === 'skipped' || input.errorClass === FailureType.BadRunInput) return result(version);
 
       const next = markChecked(version, version.frequency, input.status, now);
       const succeeded = input.status !== 'failed';

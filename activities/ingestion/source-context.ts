@@ -24,7 +24,7 @@ export interface PreparedSource {
 }
 
 /** Extra tries per request beyond this would keep one request retrying for most of an hour (30 s steps). */
-const MAX_RETRIES_LIMIT = 20;
+export const MAX_RETRIES_LIMIT = 20;
 const MaxRetries = z.number().int().min(0).max(MAX_RETRIES_LIMIT);
 
 /**

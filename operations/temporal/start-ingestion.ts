@@ -4,6 +4,7 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { Database } from '../../lib/db';
 import { ingestionSummary, startedIngestionAttributes } from '../../lib/search-attributes';
 import { taskQueueFor, type Vertical } from '../../lib/verticals';
+import { getConnector } from '../../sources';
 import { manualIngestionId } from '../../workflows/ids';
 import { type IngestInput, ingestDatasetVersion } from '../../workflows/ingest-dataset-version';
 
@@ -16,6 +17,43 @@ export interface ManualTrigger {
   trigger?: IngestInput['trigger'];
   /** On-event and file sources: the file path or URL to ingest. */
   event?: IngestInput['event'];
+}
+
+/**
+ * A manual start that cannot work, refused before anything starts: no run, no log row, no breaker count.
+ * The message names the source and says what to run instead.
+ */
+export class StartRefused extends Error {
+  override name = 'StartRefused';
+}
+
+/** Why `req` cannot work for `source` (a file for a source that reads none; no file for one that needs it). */
+async function refusalOf(
+  db: Database,
+  source: { name: string; connector: string; params: unknown },
+  req: ManualTrigger,
+): Promise<string | null> {
+  const connector = getConnector(source.connector);
+  if (req.event && !connector.files) {
+    const all = await db.prisma.dataSource.findMany({
+      select: { name: true, connector: true },
+      orderBy: { name: 'asc' },
+    });
+    const fileSources = all.filter((s) => getConnector(s.connector).files).map((s) => s.name);
+    return (
+      `${source.name} cannot read files: its connector (${connector.name}) reads its own API. Files go into a ` +
+      `file source: ${fileSources.join(', ') || 'none is catalogued'}; to ingest ${source.name}, trigger it.`
+    );
+  }
+  // Params that do not validate fail the run itself as a ConfigurationError naming the field.
+  const params = connector.paramsSchema.safeParse(source.params);
+  const missing = !req.event && connector.files && params.success ? connector.files.missingFile(params.data) : null;
+  if (!missing) return null;
+  return (
+    `${source.name} reads a file and ${missing}, so a run without one has nothing to read: import a file ` +
+    `(npm run tedi -- import ${source.name} <file-or-url>), or set its feed URL ` +
+    `(npm run tedi -- sources set ${source.name} feedUrl=https://…).`
+  );
 }
 
 export async function startManualIngestion(
@@ -38,6 +76,8 @@ export async function startManualIngestion(
   const source = version.dataSource;
   const trigger = req.trigger ?? 'manual';
   const ref = { vertical: source.vertical, source: source.name, version: version.version };
+  const refusal = await refusalOf(db, source, req);
+  if (refusal) throw new StartRefused(refusal);
   return client.workflow.start(ingestDatasetVersion, {
     taskQueue: taskQueueFor(source.vertical as Vertical),
     workflowId: manualIngestionId(source.name, version.version, now.toISOString()),

@@ -7,10 +7,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type Client, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { Running } from '../../lib/infra/running';
 import { type PendingRetry, pendingRetry } from '../../operations/temporal/pending-retry';
-import { type ManualTrigger, startManualIngestion } from '../../operations/temporal/start-ingestion';
+import { type ManualTrigger, StartRefused, startManualIngestion } from '../../operations/temporal/start-ingestion';
 import { type IngestionProgress, type IngestionStage, ingestionProgressQuery } from '../../workflows/definitions';
 import type { IngestResult, ingestDatasetVersion } from '../../workflows/ingest-dataset-version';
-import { OperationFailed, rootMessage } from './errors';
+import { OperationFailed, rootMessage, UsageError } from './errors';
 import { shortFailure } from './failure-text';
 import { formatCount, formatDuration, notice, printJson } from './output';
 
@@ -138,7 +138,10 @@ export async function runIngestion(
   request: ManualTrigger,
   opts: { wait: boolean; json: boolean },
 ): Promise<void> {
-  const handle = await startManualIngestion(running.client, running.db, request);
+  const handle = await startManualIngestion(running.client, running.db, request).catch((err) => {
+    // Refused before anything started (nothing counts toward the breaker): the command was wrong, exit 2.
+    throw err instanceof StartRefused ? new UsageError(err.message) : err;
+  });
   const started = { workflowId: handle.workflowId };
   if (!opts.wait) {
     if (opts.json) printJson({ ...started, status: 'started' });

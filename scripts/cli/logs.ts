@@ -6,6 +6,7 @@ import { findSource, jsonFlag, sinceTime, sourceName, wholeNumber } from './args
 import { withDatabase } from './context';
 import { validateArgs } from './errors';
 import { shortFailure } from './failure-text';
+import { registerLogShow } from './log-show';
 import { formatCount, formatDuration, formatTime, JSON_HELP, printJson, printTable, truncate } from './output';
 
 export const LOG_STATUSES = ['success', 'no_change', 'failed', 'skipped', 'running'] as const;
@@ -21,7 +22,7 @@ function logArgs(now: Date) {
 }
 
 export function registerLogs(program: Command): void {
-  program
+  const logs = program
     .command('logs')
     .description('ingestion log, newest first: every attempt with its outcome, counts and error')
     .option('--source <name>', 'only this source')
@@ -76,4 +77,5 @@ export function registerLogs(program: Command): void {
         );
       });
     });
+  registerLogShow(logs);
 }

@@ -9,19 +9,55 @@ export interface Column<R> {
   align?: 'left' | 'right';
 }
 
-export function renderTable<R>(rows: readonly R[], columns: readonly Column<R>[]): string {
+const GAP = 2;
+/** A column is never cut narrower than this (or its natural width, if smaller): "abcd…" still says something. */
+export const MIN_COLUMN_WIDTH = 6;
+
+/** The terminal's width when stdout is one; undefined when piped or redirected (then tables are never cut). */
+export function terminalWidth(): number | undefined {
+  return process.stdout.isTTY && process.stdout.columns > 0 ? process.stdout.columns : undefined;
+}
+
+/**
+ * Column widths that fit `maxWidth`: the widest column loses a character at a time until the table fits
+ * or every column is down to MIN_COLUMN_WIDTH (then it is as narrow as it gets, and the terminal wraps).
+ */
+function fitWidths(natural: readonly number[], maxWidth: number | undefined): number[] {
+  const widths = [...natural];
+  if (maxWidth === undefined) return widths;
+  const total = () => widths.reduce((a, b) => a + b, 0) + GAP * (widths.length - 1);
+  while (total() > maxWidth) {
+    let widest = -1;
+    widths.forEach((w, i) => {
+      if (w > Math.min(MIN_COLUMN_WIDTH, natural[i]!) && (widest < 0 || w > widths[widest]!)) widest = i;
+    });
+    if (widest < 0) break;
+    widths[widest]!--;
+  }
+  return widths;
+}
+
+const cut = (text: string, width: number) => (text.length > width ? `${text.slice(0, width - 1)}…` : text);
+
+/** Aligned columns; with `maxWidth` (a terminal's width) the widest columns are cut with "…" to fit it. */
+export function renderTable<R>(rows: readonly R[], columns: readonly Column<R>[], maxWidth?: number): string {
   const cells = rows.map((row) => columns.map((c) => c.value(row)));
-  const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((r) => r[i]!.length)));
+  const natural = columns.map((c, i) => Math.max(c.header.length, ...cells.map((r) => r[i]!.length)));
+  const widths = fitWidths(natural, maxWidth);
   const line = (values: string[]) =>
     values
-      .map((v, i) => (columns[i]!.align === 'right' ? v.padStart(widths[i]!) : v.padEnd(widths[i]!)))
-      .join('  ')
+      .map((v, i) => {
+        const text = cut(v, widths[i]!);
+        return columns[i]!.align === 'right' ? text.padStart(widths[i]!) : text.padEnd(widths[i]!);
+      })
+      .join(' '.repeat(GAP))
       .trimEnd();
   return [line(columns.map((c) => c.header)), ...cells.map(line)].join('\n');
 }
 
+/** A table on stdout, cut to the terminal's width when stdout is a terminal (never when piped). */
 export function printTable<R>(rows: readonly R[], columns: readonly Column<R>[], empty = '(none)'): void {
-  console.log(rows.length ? renderTable(rows, columns) : empty);
+  console.log(rows.length ? renderTable(rows, columns, terminalWidth()) : empty);
 }
 
 /** "label: value" lines, values aligned; a null value prints as "-". */

@@ -3,6 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerAlerts } from './alerts';
 import { registerData } from './data';
+import { registerDbUrl } from './db-url';
 import { exitCodeOf, rootMessage, UsageError } from './errors';
 import { registerExport } from './export';
 import { registerImport } from './import';
@@ -45,6 +46,7 @@ export function buildProgram(): Command {
   registerSchedules(program);
   registerSubscriptions(program);
   registerAlerts(program);
+  registerDbUrl(program);
   return program;
 }
 

@@ -11,11 +11,22 @@ import { budgetHost } from '../../sources/kit/http/rate-budget';
 import { findSource, jsonFlag, sourceName } from './args';
 import { withDatabase } from './context';
 import { validateArgs } from './errors';
-import { formatTime, JSON_HELP, printJson, printTable, renderFields, renderTable, yesNo } from './output';
-import { VERSION_COLUMNS, versionStatuses } from './versions';
+import {
+  formatCount,
+  formatTime,
+  JSON_HELP,
+  printJson,
+  printTable,
+  renderFields,
+  renderTable,
+  terminalWidth,
+  yesNo,
+} from './output';
+import { registerSourceSettings } from './sources-set';
+import { VERSION_COLUMNS, type VersionStatus, versionStatuses } from './versions';
 
 /** The catalog file's entries, for what the database does not keep (implemented, rationale). */
-async function catalogEntries(config: AppConfig): Promise<Map<string, CatalogEntry>> {
+export async function catalogEntries(config: AppConfig): Promise<Map<string, CatalogEntry>> {
   // Loaded on use: it brings every connector (see context.ts).
   const { catalog, catalogSettings } = await import('../../catalog/load');
   const entries = catalog(catalogSettings(config));
@@ -93,6 +104,10 @@ export function registerSources(program: Command): void {
           // not a URL: the source cannot run either; `base URL` shows it
         }
         const budget = host ? await db.prisma.hostRateLimit.findUnique({ where: { host } }) : null;
+        const { catalogDifferences, describeChange, recentConfigChanges } = await import('./config-changes');
+        const changes = await recentConfigChanges(db, s.id);
+        // What the file says and the database does not apply (the database's value wins, see sources-set.ts).
+        const differences = entry ? catalogDifferences(entry, s) : [];
         // Picked field by field, so no secret can ride along with a future column.
         const shown = {
           name: s.name,
@@ -123,10 +138,15 @@ export function registerSources(program: Command): void {
             hostBudget: budget && { host: budget.host, requestsPerSecond: budget.requestsPerSecond, note: budget.note },
             timeoutMs: s.config.timeoutMs,
             maxRetries: s.config.maxRetries,
+            maxBodyBytes: s.config.maxBodyBytes,
+            allowEmptySnapshot: s.config.allowEmptySnapshot,
+            maxRemovedRatio: s.config.maxRemovedRatio,
             updatedAt: s.config.updatedAt,
           },
           datasets,
           versions,
+          changes,
+          catalogDifferences: differences,
         };
         if (args.json) return printJson(shown);
         const c = shown.config;
@@ -164,15 +184,48 @@ export function registerSources(program: Command): void {
                   ],
                   ['timeout', `${c.timeoutMs} ms`],
                   ['max retries', String(c.maxRetries)],
+                  ['max body', `${formatCount(c.maxBodyBytes)} bytes`],
+                  ['empty snapshot', c.allowEmptySnapshot ? 'allowed' : 'refused'],
+                  ['max removed', `${Number((c.maxRemovedRatio * 100).toPrecision(3))} % of the current rows`],
                   ['updated', formatTime(c.updatedAt)],
                 ])
               : '  none: restart TEDI (`npm start`) to create it from the catalog',
             'datasets',
             datasets.length ? renderFields(datasets.map((d) => [d.slug, d.title])) : '  none',
             'versions',
-            versions.length ? renderTable(versions, VERSION_COLUMNS).replace(/^/gm, '  ') : '  none',
+            versions.length ? indentedTable(versions) : '  none',
+            'configuration changes (newest first; `sources set`, `activate`, `deactivate`)',
+            changes.length
+              ? changes
+                  .map(
+                    (c) =>
+                      `  ${formatTime(c.changedAt)} ${c.changedBy}@${c.host}: ${describeChange({ key: c.key, old: c.oldValue, new: c.newValue })}`,
+                  )
+                  .join('\n')
+              : '  none',
+            ...(differences.length
+              ? [
+                  `catalog file (${catalogFileName(config)}) differs; the database's values are kept`,
+                  ...differences.map(
+                    (d) =>
+                      `  ${d.key}: the file says ${JSON.stringify(d.file)}, the database has ${JSON.stringify(d.database)}`,
+                  ),
+                ]
+              : []),
           ].join('\n'),
         );
       });
     });
+
+  registerSourceSettings(sources);
+}
+
+/** The versions table, indented under its heading, cut to the terminal's width less the indent. */
+function indentedTable(versions: readonly VersionStatus[]): string {
+  const width = terminalWidth();
+  return renderTable(versions, VERSION_COLUMNS, width === undefined ? undefined : width - 2).replace(/^/gm, '  ');
+}
+
+function catalogFileName(config: AppConfig): string {
+  return config.TEDI_CATALOG_FILE ?? 'catalog/sources.yaml';
 }

@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import { validRecord } from './records';
 import {
   type Connector,
+  type FileInput,
   type ObservationRow,
   type ProbeResult,
   ResumeMismatch,
@@ -32,6 +33,8 @@ export interface SourceSpec<P, R> {
   fetch(ctx: SourceContext<P>): AsyncIterable<unknown>;
   record: RecordRule<P, R>;
   snapshot?: SnapshotRules<P>;
+  /** A source that reads files handed in per run (see Connector.files). */
+  files?: FileInput<P>;
 }
 
 export function defineSource<P, R>(spec: SourceSpec<P, R>): Connector<P, unknown> {
@@ -46,6 +49,7 @@ export function defineSource<P, R>(spec: SourceSpec<P, R>): Connector<P, unknown
         params,
       ),
     ...(spec.snapshot ? { snapshot: spec.snapshot } : {}),
+    ...(spec.files ? { files: spec.files } : {}),
   };
 }
 

@@ -3,7 +3,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { configurationError } from '../../lib/failures';
+import { badRunInput, configurationError } from '../../lib/failures';
 import { redactUrl } from '../../lib/redact';
 import type { SourceContext } from './types';
 
@@ -20,7 +20,8 @@ export function describeLocation(location: string): string {
 export function requireLocation(ctx: SourceContext<unknown>, configured?: string): string {
   const location = ctx.event?.location ?? configured;
   if (!location) {
-    throw configurationError(
+    // The run was started without the file it needs (a file-less trigger): the command was wrong, not the source.
+    throw badRunInput(
       `${ctx.sourceName} needs a file or URL: pass one when triggering (npm run tedi -- import ${ctx.sourceName} <file-or-url>) ` +
         'or configure a feed URL in the source params (feedUrl).',
     );
@@ -37,7 +38,12 @@ export async function* openLocation(ctx: SourceContext<unknown>, location: strin
   }
   const file = path.resolve(location.replace(/^file:\/\//, ''));
   if (!fs.existsSync(file)) {
-    throw configurationError(`${ctx.sourceName}: file not found: ${file}. Check the path given to the import.`);
+    // The import's own file is this run's input; a missing file:// feed URL is the source's configuration.
+    const given = ctx.event?.location === location;
+    const fail = given ? badRunInput : configurationError;
+    throw fail(
+      `${ctx.sourceName}: file not found: ${file}. ${given ? 'Check the path given to the import.' : 'Fix params.feedUrl.'}`,
+    );
   }
   for await (const chunk of fs.createReadStream(file)) yield chunk as Buffer;
 }

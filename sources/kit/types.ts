@@ -108,6 +108,12 @@ export interface SnapshotRules<P> {
   emptyHint?(params: P): string;
 }
 
+/** What a connector that reads files handed in per run says about them (see Connector.files). */
+export interface FileInput<P> {
+  /** Why a run given no file has nothing to read (e.g. "it has no params.feedUrl"), or null when it has. */
+  missingFile(params: P): string | null;
+}
+
 export interface Connector<P = unknown, R = unknown> {
   /** Key used in DataSource.connector. */
   readonly name: string;
@@ -121,4 +127,9 @@ export interface Connector<P = unknown, R = unknown> {
   transform(raw: unknown, params: P): ObservationRow[];
   /** Optional rules for the snapshot guards; by default repeated keys fail and no hint is given. */
   readonly snapshot?: SnapshotRules<P>;
+  /**
+   * Set by a connector that reads a file or URL handed in per run (`tedi import`, the event's location).
+   * Without it the connector reads only its own API, and `tedi import` refuses it before anything starts.
+   */
+  readonly files?: FileInput<P>;
 }

@@ -551,6 +551,11 @@ export const unidoConnector = defineSource({
     yield* route.kind === 'file' ? fetchFile(ctx, route.location) : fetchLegacy(ctx);
   },
   record: { schema: UnidoRecordSchema, label: unidoLabel, rows: rowsOf },
+  // An imported file always wins (routeOf); mode auto without one may still use the legacy API's account.
+  files: {
+    missingFile: (p) =>
+      p.mode === 'file' && !p.feedUrl ? 'its params.mode is "file" and it has no params.feedUrl' : null,
+  },
 });
 
 /** One raw record's observations (the params do not change them). */

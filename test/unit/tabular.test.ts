@@ -344,8 +344,18 @@ describe('CSV files', () => {
     );
   });
 
-  test('missing file, unknown format, format mismatch and .xls are configuration errors', async () => {
-    await assertFailure(read(PARCELS, path.join(tmp, 'nope.csv')), FailureType.ConfigurationError, /file not found/);
+  test('a missing imported file (or none) is bad run input; unknown format, mismatch, .xls, a missing feed are configuration', async () => {
+    // The import's own file: this run's input (BadRunInput, not counted toward the breaker).
+    await assertFailure(read(PARCELS, path.join(tmp, 'nope.csv')), FailureType.BadRunInput, /file not found/);
+    // The source's configured feed: its configuration.
+    const feed = `file://${path.join(tmp, 'no-feed.csv')}`;
+    await assertFailure(
+      (async () => {
+        for await (const _ of tabularConnector.fetch(context({ ...PARCELS, feedUrl: feed }))) break;
+      })(),
+      FailureType.ConfigurationError,
+      /file not found: .*no-feed\.csv\. Fix params\.feedUrl/,
+    );
     await assertFailure(
       read(PARCELS, tmpFile('parcels.dat', 'x')),
       FailureType.ConfigurationError,
@@ -361,7 +371,7 @@ describe('CSV files', () => {
       FailureType.ConfigurationError,
       /save it as \.xlsx or \.csv/,
     );
-    await assertFailure(read(PARCELS, ''), FailureType.ConfigurationError, /needs a file or URL/);
+    await assertFailure(read(PARCELS, ''), FailureType.BadRunInput, /needs a file or URL/);
   });
 
   test('probe: the sha256 of the file, the same for the same bytes', async () => {

@@ -256,7 +256,8 @@ describe('UNIDO file import', () => {
     );
     await assertFailure(
       unidoConnector.probe(fileCtx(path.join(dir, 'missing.csv'))),
-      FailureType.ConfigurationError,
+      // The import's own file: this run's input, not the source's configuration.
+      FailureType.BadRunInput,
       (f) => assert.match(f.message, /file not found: .*missing\.csv/),
     );
   });

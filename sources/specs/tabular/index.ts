@@ -124,6 +124,8 @@ export const tabularConnector = defineSource({
     label: (raw) => `not a tabular row record: ${recordLabel(raw, ['row'])}`,
     rows: rowsOf,
   },
+  // Its file comes from the run (an import) or from params.feedUrl; with neither, a run has nothing to read.
+  files: { missingFile: (params) => (params.feedUrl ? null : 'it has no params.feedUrl') },
   snapshot: {
     emptyHint: (params) =>
       `the file has no data rows (${params.format ? NO_ROWS_HINT[params.format] : Object.values(NO_ROWS_HINT).join('; or ')})`,
