@@ -14,13 +14,14 @@ import {
   condition,
   continueAsNew,
   ParentClosePolicy,
+  patched,
   proxyActivities,
   setHandler,
   startChild,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { runningIngestionAttributes } from '../lib/search-attributes';
+import { ingestionSummary, runningIngestionAttributes, startedIngestionAttributes } from '../lib/search-attributes';
 import { taskQueueFor, type Vertical } from '../lib/verticals';
 import { bookkeeping } from './activity-options';
 import {
@@ -82,6 +83,8 @@ export async function operatorConsole(carried?: OperatorStatus): Promise<void> {
   const checkNow = async (input: VersionName & { force?: boolean }): Promise<OperatorAction> => {
     const v = await explained(() => resolveVersion(input));
     const workflowId = manualIngestionId(v.source, v.version, new Date().toISOString());
+    // Checks started before the trigger attribute and the summary existed replay as they were started.
+    const described = patched('operator-child-trigger-summary');
     try {
       await startChild(ingestDatasetVersion, {
         workflowId,
@@ -89,7 +92,8 @@ export async function operatorConsole(carried?: OperatorStatus): Promise<void> {
         args: [{ datasetVersionId: v.datasetVersionId, trigger: 'manual', force: input.force }],
         // The ingestion outlives this console's continue-as-new.
         parentClosePolicy: ParentClosePolicy.ABANDON,
-        typedSearchAttributes: [...runningIngestionAttributes(v)],
+        typedSearchAttributes: described ? startedIngestionAttributes(v, 'manual') : [...runningIngestionAttributes(v)],
+        ...(described ? { staticSummary: ingestionSummary(v, 'manual') } : {}),
       });
     } catch (err) {
       // Two requests in the same second name the same run: the second one joins the first.

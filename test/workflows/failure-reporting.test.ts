@@ -4,7 +4,7 @@
 // attempt count, breaker state and next check), the search attributes (error class, trigger), the
 // worker's JSON log lines (the error with its cause chain, no task token), `tedi logs`, and `tedi
 // trigger`'s progress (attempt n of N, the next attempt's time, the last failure) and result. Plus the
-// schedules' notes and run summaries, and the static summary of a run started by hand.
+// schedules' notes and run summaries, and the static summary of a run started by hand or by the operator console.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -14,12 +14,15 @@ import { WorkflowFailedError } from '@temporalio/client';
 import type { SerializedError } from '../../lib/log';
 import { installRuntime } from '../../lib/logging';
 import { ErrorClassKey, OutcomeKey, TriggerKey } from '../../lib/search-attributes';
+import { ensureOperatorConsole } from '../../operations/temporal/operator-console';
 import { desiredSchedules, ensureSchedule, scheduleNotes } from '../../operations/temporal/schedules';
 import { rootMessage } from '../../scripts/cli/errors';
 import { sourceRetry } from '../../workflows/activity-options';
+import { checkNowUpdate } from '../../workflows/definitions';
 import { type FailureMemo, NEXT_TICK } from '../../workflows/failure-memo';
 import { CLEANUP_SCHEDULE_ID } from '../../workflows/ids';
 import { ingestDatasetVersion } from '../../workflows/ingest-dataset-version';
+import { OPERATOR_WORKFLOW_ID } from '../../workflows/operator-console';
 import { textResponse } from '../fixtures/fixture-server';
 import { runTedi } from '../helpers/cli';
 import { type Harness, harnessCliEnv, startHarness } from '../helpers/harness';
@@ -220,5 +223,20 @@ test('schedules: a note saying what each does and a summary for its runs; a paus
     assert.match(d.state.note ?? '', /older than 30 days/);
   } finally {
     await handle.delete();
+  }
+});
+
+test('a check started from the operator console: its summary and trigger', async () => {
+  await ensureOperatorConsole(h.env.client);
+  const action = await h.env.client.workflow
+    .getHandle(OPERATOR_WORKFLOW_ID)
+    .executeUpdate(checkNowUpdate, { args: [{ source: 'world_bank_agriculture' }] });
+  const child = h.env.client.workflow.getHandle(action.result);
+  try {
+    const described = await child.describe();
+    assert.equal(await described.staticSummary(), 'Ingest world_bank_agriculture/current (manual)');
+    assert.equal(described.typedSearchAttributes.get(TriggerKey), 'manual');
+  } finally {
+    await child.terminate('test done');
   }
 });
