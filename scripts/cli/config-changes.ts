@@ -96,9 +96,9 @@ export async function recentConfigChanges(db: Database, sourceId: number, limit 
   });
 }
 
-/** "countries: ["BJ"] → ["BJ","TG"]"; a key not set reads "(default)". */
+/** "countries: ["BJ"] → ["BJ","TG"]"; a key not set reads "(default)"; a URL's password is masked. */
 export function describeChange(c: { key: string; old?: unknown; new?: unknown }): string {
-  const show = (v: unknown) => (v === undefined || v === null ? '(default)' : JSON.stringify(v));
+  const show = (v: unknown) => (v === undefined || v === null ? '(default)' : JSON.stringify(audited(v)));
   return `${c.key}: ${show(c.old)} → ${show(c.new)}`;
 }
 

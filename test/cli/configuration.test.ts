@@ -18,7 +18,7 @@ import { freePort } from '../../lib/infra/postgres';
 import { MIN_COLUMN_WIDTH, renderTable } from '../../scripts/cli/output';
 import { checkActivation, planSettings } from '../../scripts/cli/source-settings';
 import { type CliRun, runTedi, tediOk } from '../helpers/cli';
-import { type Harness, startHarness } from '../helpers/harness';
+import { type Harness, harnessCliEnv, startHarness } from '../helpers/harness';
 import { logsOf, runIngestion, versionOf } from '../helpers/ingest';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -32,14 +32,8 @@ let env: NodeJS.ProcessEnv;
 
 before(async () => {
   h = await startHarness();
-  env = {
-    ...process.env,
-    DATABASE_URL: h.databaseUrl,
-    TEMPORAL_ADDRESS: h.env.address,
-    TEDI_WORLD_BANK_BASE_URL: `${h.fixture.url}/v2`,
-    TEDI_SECRET_KEY: 'a'.repeat(64),
-    LOG_LEVEL: 'warn',
-  };
+  // The catalog the CLI reads (sources show, activate) resolves the World Bank URL as the harness loaded it.
+  env = { ...harnessCliEnv(h), TEDI_WORLD_BANK_BASE_URL: `${h.fixture.url}/v2` };
 });
 after(async () => {
   await h?.stop();
@@ -110,6 +104,15 @@ describe('sources set', () => {
     assert.equal(s.config?.maxRemovedRatio, 1);
     assert.equal((s.params as { dateRange?: string }).dateRange, '2000:2020');
     await ok(['sources', 'set', 'world_bank_employment', 'dateRange=']);
+    // A URL's password is masked in the output and the audit row, and written to the column as given.
+    const secretUrl = 'https://tedi:s3cret-pw@mirror.example.org/v2';
+    const withPassword = await ok(['sources', 'set', 'world_bank_employment', `base_url=${secretUrl}`]);
+    assert.doesNotMatch(withPassword.stdout + withPassword.stderr, /s3cret-pw/);
+    assert.match(withPassword.stdout, /base_url: ".*" → "https:\/\/tedi:\*\*\*@mirror\.example\.org\/v2"/);
+    assert.equal((await source('world_bank_employment')).config?.baseUrl, secretUrl);
+    const audit = (await changesOf('world_bank_employment')).at(-1)!;
+    assert.equal(audit.newValue, 'https://tedi:***@mirror.example.org/v2');
+    assert.doesNotMatch(audit.command, /s3cret-pw/);
     assert.equal(Object.hasOwn((await source('world_bank_employment')).params as object, 'dateRange'), false);
     const keys = (await changesOf('world_bank_employment')).map((r) => r.key);
     assert.deepEqual(keys, [
@@ -121,6 +124,7 @@ describe('sources set', () => {
       'max_removed_ratio',
       'dateRange',
       'dateRange',
+      'base_url',
     ]);
   });
 
@@ -333,8 +337,11 @@ describe('tables fit the terminal', () => {
   });
 
   test('the CLI cuts to a pseudo-terminal of 80 columns, and never when piped or --json', async () => {
-    // `script` runs the command on a real pseudo-terminal; stty sets its width.
+    // `script` (util-linux) runs the command on a real pseudo-terminal; stty sets its width.
     const exec = promisify(execFile);
+    await exec('script', ['--version']).catch((err) => {
+      throw new Error(`this test needs util-linux's script command (apt-get install bsdutils): ${err.message}`);
+    });
     const command = `stty cols 80; ${process.execPath} --import tsx scripts/tedi.ts logs --source ${SURVEY}`;
     const tty = await exec('script', ['-qec', command, '/dev/null'], { cwd: ROOT, env: { ...env, TERM: 'dumb' } });
     const lines = tty.stdout.replace(/\r/g, '').split('\n').filter(Boolean);
