@@ -3,7 +3,8 @@
 // (configuration once created, API keys, schedule state, breakers) is never overwritten.
 //
 // Per source, every load:
-//   data_sources         title, url, organization, vertical, connector, update_frequency, note: the file's.
+//   data_sources         title, url, organization, vertical, connector, update_frequency, note: the file's;
+//                        probe_every_tick: the connector spec's (cheapProbe).
 //                        params, is_active: set when the source is created; afterwards see ownedState.
 //   data_source_configs  created once (base_url, the auth columns, rate_limit_per_second); never updated.
 //   datasets             created once per slug; title and vertical follow the file.
@@ -11,6 +12,7 @@
 // A source, dataset or version the file no longer lists is left as it is.
 import { isDeepStrictEqual } from 'node:util';
 import type { PrismaClient } from '../lib/db';
+import { connectorNames, getConnector } from '../sources';
 import type { CatalogEntry } from './schema';
 
 type Owned = { isActive: boolean; params: object };
@@ -39,6 +41,7 @@ export async function applyCatalog(
           connector: e.connector,
           updateFrequency: e.frequency,
           note: e.note ?? null,
+          probeEveryTick: probesEveryTick(e.connector),
         };
         const wanted: Owned = { isActive: e.implemented && e.active !== false, params: e.params };
         const existing = await tx.dataSource.findUnique({ where: { name: e.name } });
@@ -137,4 +140,9 @@ function lastApplied(value: unknown): Owned | null {
   return typeof v.isActive === 'boolean' && typeof v.params === 'object' && v.params !== null
     ? { isActive: v.isActive, params: v.params }
     : null;
+}
+
+/** A connector whose spec declares its probe cheap is probed at every master tick (sources/kit/types.ts). */
+function probesEveryTick(connector: string): boolean {
+  return connectorNames().includes(connector) && getConnector(connector).cheapProbe === true;
 }

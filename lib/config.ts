@@ -38,6 +38,10 @@ const EnvSchema = z.object({
     .string()
     .regex(/^\d+\s*(m|h|d)$/, 'must be a duration such as 6h, 30m or 1d')
     .default('6h'),
+  TEDI_MASTER_FIRST_RUN: z
+    .enum(['at-creation', 'next-interval'], { error: 'must be at-creation or next-interval' })
+    .default('at-creation')
+    .describe('when a newly created tedi-master schedule first runs: at once, or one interval later'),
   TEDI_MAX_CHILDREN_IN_FLIGHT: z.coerce.number().int().min(1).max(500).default(20),
   TEDI_WB_COUNTRIES: z
     .string()

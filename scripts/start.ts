@@ -7,6 +7,7 @@ import { listenFromConfig } from '../api/listen';
 import { ConfigError, loadConfig } from '../lib/config';
 import { bringUpEnvironment } from '../lib/infra/environment';
 import { installRuntime } from '../lib/logging';
+import { nextRunsSummary } from '../operations/temporal/schedules';
 import { startApplication } from '../workers/application';
 import { runWorkers } from '../workers/create-workers';
 
@@ -48,6 +49,8 @@ async function main() {
     if (config.TEDI_METRICS_BIND) say(`Metrics: http://${config.TEDI_METRICS_BIND}/metrics`);
     say(`Read API: ${api.url}/v1/sources (OpenAPI ${api.url}/openapi.json, interactive page ${api.url}/docs)`);
     say(`Status page: ${api.url}/status (run links into ${config.TEDI_TEMPORAL_UI_URL})`);
+    // When the master checks next (its first run started when its schedule was created).
+    for (const line of await nextRunsSummary(app.client)) say(line);
     say('Ctrl-C stops everything this command started.');
     try {
       await runWorkers(app.workers, stopRequested);

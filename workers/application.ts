@@ -54,6 +54,7 @@ export async function startApplication(config: AppConfig, opts: ApplicationOptio
       if (added.length) log(`search attributes registered: ${added.join(', ')}`);
       const schedules = await ensureSchedules(client, {
         masterInterval: config.TEDI_MASTER_INTERVAL,
+        firstRunAtCreation: config.TEDI_MASTER_FIRST_RUN === 'at-creation',
         logRetentionDays: config.TEDI_LOG_RETENTION_DAYS,
         maxChildrenInFlight: config.TEDI_MAX_CHILDREN_IN_FLIGHT,
       });

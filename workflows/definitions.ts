@@ -37,7 +37,8 @@ export interface VersionName {
 
 export interface OperatorAction {
   at: string;
-  action: 'resetBreaker' | 'checkNow';
+  /** breakerClosed: a half-open probe closed the breaker (reported by the probe's ingestion workflow). */
+  action: 'resetBreaker' | 'checkNow' | 'breakerClosed';
   source: string;
   version: string;
   result: string;
@@ -56,3 +57,16 @@ export const checkNowUpdate = defineUpdate<OperatorAction, [VersionName & { forc
 /** Fire-and-forget form of checkNow, for the Web UI's signal button. */
 export const requestCheckSignal = defineSignal<[VersionName & { force?: boolean }]>('requestCheck');
 export const operatorStatusQuery = defineQuery<OperatorStatus>('status');
+
+/** `temporal workflow update execute --workflow-id tedi-operator --name resetAllBreakers`: closes every open breaker. */
+export const resetAllBreakersUpdate = defineUpdate<OperatorAction[], []>('resetAllBreakers');
+
+/** A half-open probe closed a breaker: the console records it beside the resets (sent by ingestDatasetVersion). */
+export interface BreakerClosedNotice {
+  source: string;
+  version: string;
+  /** The ingestion workflow that ran the probe. */
+  workflowId: string;
+  result: string;
+}
+export const breakerClosedSignal = defineSignal<[BreakerClosedNotice]>('breakerClosed');

@@ -19,6 +19,9 @@ export const MASTER_SCHEDULE_ID = 'tedi-master';
 export const CLEANUP_SCHEDULE_ID = 'tedi-cleanup-logs';
 export const RELIABILITY_SCHEDULE_ID = 'tedi-reliability-scores';
 
+/** The operator console (workflows/operator-console.ts): here so ingestions can report to it without a cycle. */
+export const OPERATOR_WORKFLOW_ID = 'tedi-operator';
+
 export const FEED_DISPATCHER_ID = 'tedi-feed-dispatcher';
 
 /** One webhook delivery: who receives which revision; the trailing delivery id keeps it unique. */

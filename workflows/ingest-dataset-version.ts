@@ -5,6 +5,7 @@ import {
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  getExternalWorkflowHandle,
   isCancellation,
   patched,
   proxyActivities,
@@ -12,6 +13,7 @@ import {
   setHandler,
   upsertMemo,
   upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type {
@@ -39,9 +41,15 @@ import {
   sourceRetry,
   streamingOptions,
 } from './activity-options';
-import { type IngestionProgress, ingestionProgressQuery } from './definitions';
+import {
+  type BreakerClosedNotice,
+  breakerClosedSignal,
+  type IngestionProgress,
+  ingestionProgressQuery,
+} from './definitions';
 import { failureTypeOf, MAX_STAGING_PASSES, retryWhileDatabaseDown } from './failure-handling';
 import { failureMemo } from './failure-memo';
+import { OPERATOR_WORKFLOW_ID } from './ids';
 
 /** Which version to ingest: `datasetVersionId`, or `source` (+ `version`, default "current") as operators type it. */
 export interface IngestInput extends VersionRef {
@@ -58,6 +66,12 @@ export interface IngestInput extends VersionRef {
    * source's max_removed_ratio of current rows removed). The acceptance is recorded in the log row.
    */
   acceptRemovals?: boolean;
+  /**
+   * Set by the master once an open breaker's cool-down is over: one probe-only check (the probe activity,
+   * one attempt; no fetch, no load). It answers: the breaker closes and the version is due at the next
+   * master run. It fails: the breaker stays open and its cool-down restarts.
+   */
+  halfOpenProbe?: boolean;
 }
 
 export interface IngestResult {
@@ -210,6 +224,44 @@ export async function ingestDatasetVersion(input: IngestInput): Promise<IngestRe
       { ...common, recordsKept: loaded.recordsKept, acceptedOverride: loaded.acceptedOverride },
     );
   }
+
+  /** The half-open probe (see IngestInput.halfOpenProbe); its close is recorded by the operator console too. */
+  async function halfOpenProbe(): Promise<IngestResult> {
+    const { probeSource: probeOnce } = proxyActivities<Activities>(
+      probeOptions({ ...input.retry, maximumAttempts: 1 }),
+    );
+    progress.stage = 'probe';
+    try {
+      const probe = await retryWhileDatabaseDown(() => probeOnce({ datasetVersionId: plan.datasetVersionId }));
+      const result = await finish(
+        emptyResult('success', plan, `half-open probe answered (${probe.note ?? probe.token ?? 'no release token'})`),
+        { halfOpenProbe: true },
+      );
+      const notice: BreakerClosedNotice = {
+        source: plan.source,
+        version: plan.version,
+        workflowId: workflowInfo().workflowId,
+        result: 'breaker closed by a half-open probe; due at the next master run',
+      };
+      // The console may not run (a bare worker setup): the log row has recorded the close already.
+      await getExternalWorkflowHandle(OPERATOR_WORKFLOW_ID)
+        .signal(breakerClosedSignal, notice)
+        .catch(() => undefined);
+      return result;
+    } catch (err) {
+      const { type, message } = describeFailure(err);
+      await CancellationScope.nonCancellable(() =>
+        finish(emptyResult('failed', plan, message), { errorClass: type, errorMessage: message, halfOpenProbe: true }),
+      );
+      if (isCancellation(err)) throw err;
+      throw ApplicationFailure.nonRetryable(
+        `Half-open probe of ${plan.source}/${plan.version} failed: ${message}; the breaker stays open`,
+        type,
+      );
+    }
+  }
+  // Only the master's probes of open breakers take this path; older runs never had the flag.
+  if (input.halfOpenProbe && patched('ingestion-half-open-probe')) return halfOpenProbe();
 
   // A file an operator hands in is an explicit request: it runs even where automatic checks would not.
   if (!plan.checkable && !input.force && !input.event) {

@@ -56,7 +56,7 @@ export interface MasterResult {
   unchanged: number;
 }
 
-const { findDueVersions } = proxyActivities<Activities>(bookkeeping);
+const { findDueVersions, logBreakerSkip } = proxyActivities<Activities>(bookkeeping);
 
 /**
  * Events a child in flight may still add to this run's history: its start (when not yet recorded), its
@@ -75,6 +75,8 @@ export async function masterScheduler(input: MasterInput = {}): Promise<MasterRe
   const canAfter = input.continueAsNewAfterEvents ?? 10_000;
   // Masters that started before parallel child starts shipped replay the one-at-a-time path.
   const parallelStarts = patched('master-parallel-child-starts');
+  // Masters that started before the half-open breaker skip every open breaker silently.
+  const halfOpen = patched('master-half-open-breaker');
 
   const totals: MasterResult = input.cursor?.totals ?? {
     checked: 0,
@@ -105,7 +107,15 @@ export async function masterScheduler(input: MasterInput = {}): Promise<MasterRe
       const handle = await startChild(ingestDatasetVersion, {
         workflowId: scheduledIngestionId(due.source, due.version, asOf),
         taskQueue: taskQueueFor(due.vertical as Vertical),
-        args: [{ datasetVersionId: due.datasetVersionId, trigger: 'schedule', retry: input.childRetry }],
+        args: [
+          {
+            datasetVersionId: due.datasetVersionId,
+            trigger: 'schedule',
+            retry: input.childRetry,
+            // An open breaker whose cool-down is over gets one probe-only check (see startIngestion).
+            ...(halfOpen && due.probeDue ? { halfOpenProbe: true } : {}),
+          },
+        ],
         // The same schedule tick never ingests the same version twice, even if this master is retried.
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
         // A master that ends early (terminated, timed out) must not take running ingestions with it.
@@ -139,8 +149,17 @@ export async function masterScheduler(input: MasterInput = {}): Promise<MasterRe
 
   const startIngestion = async (due: DueVersion): Promise<void> => {
     totals.checked++;
-    if (due.breakerOpen) {
+    if (due.breakerOpen && !(halfOpen && due.probeDue)) {
       totals.skipped++;
+      // Every skip leaves a log row saying why and when the breaker is probed next.
+      if (halfOpen && due.breakerOpenedAt) {
+        await logBreakerSkip({
+          datasetVersionId: due.datasetVersionId,
+          workflowId: scheduledIngestionId(due.source, due.version, asOf),
+          breakerOpenedAt: due.breakerOpenedAt,
+          nextProbeAt: due.nextProbeAt,
+        });
+      }
       return;
     }
     await condition(() => inFlight < maxInFlight || startFailure !== undefined);

@@ -3,6 +3,8 @@
 //   update resetBreaker {source, version?}  – close a circuit breaker; the version is due again at once
 //   update checkNow     {source, version?, force?} – start an ingestion now; returns its workflow id
 //   signal requestCheck {source, version?, force?} – the same, fire-and-forget
+//   update resetAllBreakers                  – close every open breaker (`tedi reset --all`), one action each
+//   signal breakerClosed                     – a half-open probe closed a breaker (sent by its ingestion)
 //   query  status                            – what it handled recently
 // Every action is recorded in this workflow's history: the audit trail of operator interventions.
 
@@ -21,27 +23,31 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { resetResult } from '../lib/scheduling/frequency';
 import { ingestionSummary, runningIngestionAttributes, startedIngestionAttributes } from '../lib/search-attributes';
 import { taskQueueFor, type Vertical } from '../lib/verticals';
 import { bookkeeping } from './activity-options';
 import {
+  breakerClosedSignal,
   checkNowUpdate,
   type OperatorAction,
   type OperatorStatus,
   operatorStatusQuery,
   requestCheckSignal,
+  resetAllBreakersUpdate,
   resetBreakerUpdate,
   type VersionName,
 } from './definitions';
-import { manualIngestionId } from './ids';
+import { manualIngestionId, OPERATOR_WORKFLOW_ID } from './ids';
 import { ingestDatasetVersion } from './ingest-dataset-version';
 
-export const OPERATOR_WORKFLOW_ID = 'tedi-operator';
+export { OPERATOR_WORKFLOW_ID };
+
 const RECENT = 20;
 /** Hand over to a fresh run well before history grows large. */
 const ACTIONS_PER_RUN = 500;
 
-const { resolveVersion, resetBreakerFor } = proxyActivities<Activities>(bookkeeping);
+const { resolveVersion, resetBreakerFor, resetAllOpenBreakers } = proxyActivities<Activities>(bookkeeping);
 
 /** An operator should read "No dataset version …", not "Activity task failed": surface the cause. */
 function plainFailure(err: unknown): ApplicationFailure {
@@ -113,9 +119,7 @@ export async function operatorConsole(carried?: OperatorStatus): Promise<void> {
     resetBreakerUpdate,
     async (input) => {
       const state = await explained(() => resetBreakerFor(input));
-      const result = state.wasOpen
-        ? `breaker closed (was open after ${state.consecutiveFailures} failures); due now`
-        : 'breaker was closed; failure count cleared; due now';
+      const result = resetResult(state);
       return record({
         at: new Date().toISOString(),
         action: 'resetBreaker',
@@ -127,6 +131,28 @@ export async function operatorConsole(carried?: OperatorStatus): Promise<void> {
     { validator: validate },
   );
   setHandler(checkNowUpdate, checkNow, { validator: validate });
+  // New handlers only: histories recorded before them never received these messages, so replay is unchanged.
+  setHandler(resetAllBreakersUpdate, async () => {
+    const closed = await explained(() => resetAllOpenBreakers());
+    return closed.map((state) =>
+      record({
+        at: new Date().toISOString(),
+        action: 'resetBreaker',
+        source: state.source,
+        version: state.version,
+        result: `${resetResult(state)} (reset --all)`,
+      }),
+    );
+  });
+  setHandler(breakerClosedSignal, (notice) => {
+    record({
+      at: new Date().toISOString(),
+      action: 'breakerClosed',
+      source: String(notice?.source),
+      version: String(notice?.version),
+      result: `${notice?.result} (${notice?.workflowId})`,
+    });
+  });
   setHandler(requestCheckSignal, async (input) => {
     // A signal has no caller to answer: a bad request is recorded, never allowed to fail the console.
     try {

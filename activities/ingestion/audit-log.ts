@@ -7,10 +7,17 @@ import { metricMeter } from '@temporalio/activity';
 import type { Database } from '../../lib/db';
 import { configurationError, FailureType } from '../../lib/failures';
 import { type IngestionOutcome, recordIngestion } from '../../lib/monitoring/metrics';
-import { type Frequency, markChecked, type ScheduleState } from '../../lib/scheduling/frequency';
+import { type Frequency, markChecked, markProbed, type ScheduleState } from '../../lib/scheduling/frequency';
+import {
+  DEFAULT_PROBE_INTERVAL_MAX_HOURS,
+  DEFAULT_PROBE_INTERVAL_MIN_HOURS,
+  nextCheckAfterSuccess,
+} from '../../lib/scheduling/probe-interval';
 import type { ActivityDeps } from '../deps';
+import { versionTimings } from '../scheduling/timing';
 import { dropStaging, stagingTableFor } from '../store/staging';
 import { currentIngestKey } from './ingest-key';
+import { recomputeReliability } from './reliability';
 import type { FinishInput, FinishSummary, IngestionPlan, Trigger, VersionRef } from './types';
 
 /** A rejected row as the log keeps it: its record number and why. */
@@ -32,6 +39,28 @@ export async function recordRejects(
   });
 }
 
+/** The run id of the log row the master writes for a version it skipped because its breaker is open. */
+export const BREAKER_SKIP_RUN_ID = 'skipped-breaker-open';
+
+/**
+ * Logs the master's skip of an open breaker: status `skipped`, reason "breaker open since …, next probe at …".
+ * Keyed by the ingestion id the tick would have used (`workflowId`) and BREAKER_SKIP_RUN_ID, so a retried
+ * master writes it once.
+ */
+export async function recordBreakerSkip(
+  db: Database,
+  input: { datasetVersionId: number; workflowId: string; breakerOpenedAt: string; nextProbeAt: string | null },
+): Promise<void> {
+  const reason = `breaker open since ${input.breakerOpenedAt}, next probe at ${input.nextProbeAt ?? 'unknown (no source configuration)'}`;
+  await db.pool.query(
+    `INSERT INTO ingestion_logs (dataset_version_id, status, trigger, started_at, finished_at, duration_ms,
+                                 error_message, workflow_id, run_id)
+     VALUES ($1, 'skipped', 'schedule', now(), now(), 0, $2, $3, $4)
+     ON CONFLICT (workflow_id, run_id) DO NOTHING`,
+    [input.datasetVersionId, reason, input.workflowId, BREAKER_SKIP_RUN_ID],
+  );
+}
+
 /** Deletes finished log rows older than `retentionDays` (the cleanup schedule); returns how many went. */
 export async function deleteOldLogs(db: Database, retentionDays: number, now?: string): Promise<number> {
   const res = await db.pool.query(
@@ -41,6 +70,18 @@ export async function deleteOldLogs(db: Database, retentionDays: number, now?: s
     [retentionDays, now ?? null],
   );
   return res.rowCount ?? 0;
+}
+
+/** When the open breaker's next half-open probe is due (breaker_next_probe_at(), the one rule); null when closed. */
+async function nextProbeOf(
+  tx: { $queryRaw<T>(query: TemplateStringsArray, ...values: unknown[]): Promise<T> },
+  datasetVersionId: number,
+): Promise<Date | null> {
+  const [row] = await tx.$queryRaw<Array<{ at: Date | null }>>`
+    SELECT breaker_next_probe_at(v.breaker_opened_at, v.breaker_probed_at, c.breaker_cooldown_minutes) AS at
+      FROM dataset_versions v LEFT JOIN data_source_configs c ON c.data_source_id = v.data_source_id
+     WHERE v.id = ${datasetVersionId}`;
+  return row?.at ?? null;
 }
 
 export function auditLogActivities(deps: ActivityDeps) {
@@ -108,6 +149,8 @@ export function auditLogActivities(deps: ActivityDeps) {
   async function finishIngestion(input: FinishInput): Promise<FinishSummary> {
     const logId = BigInt(input.logId);
     const now = new Date();
+    // Read before the transaction: the load committed this run's revision, if any, already.
+    const timing = (await versionTimings(deps.db, [input.datasetVersionId])).get(input.datasetVersionId);
     // Set only by the attempt that closes the log row, so a retried finish is not counted twice.
     let outcome: IngestionOutcome | null = null;
     const summary = await prisma.$transaction(async (tx) => {
@@ -115,8 +158,8 @@ export function auditLogActivities(deps: ActivityDeps) {
         Array<ScheduleState & { id: number; frequency: Frequency; source: string; vertical: string }>
       >`SELECT v.id, v.check_enabled AS "checkEnabled", v.next_check_at AS "nextCheckAt",
                v.last_checked_at AS "lastCheckedAt", v.consecutive_failures AS "consecutiveFailures",
-               v.breaker_opened_at AS "breakerOpenedAt", s.update_frequency::text AS frequency,
-               s.name AS source, s.vertical::text AS vertical
+               v.breaker_opened_at AS "breakerOpenedAt", v.breaker_probed_at AS "breakerProbedAt",
+               s.update_frequency::text AS frequency, s.name AS source, s.vertical::text AS vertical
           FROM dataset_versions v JOIN data_sources s ON s.id = v.data_source_id
          WHERE v.id = ${input.datasetVersionId} FOR UPDATE OF v`;
       if (!version) throw configurationError(`Dataset version ${input.datasetVersionId} disappeared during ingestion.`);
@@ -163,8 +206,40 @@ export function auditLogActivities(deps: ActivityDeps) {
       // source anything: like a skip, it leaves the schedule and the breaker as they were.
       if (input.status === 'skipped' || input.errorClass === FailureType.BadRunInput) return result(version);
 
-      const next = markChecked(version, version.frequency, input.status, now);
       const succeeded = input.status !== 'failed';
+      if (input.halfOpenProbe) {
+        // Probe only: nothing was loaded, so last_success_at and the probe token stay as they were (the next
+        // ingestion, due at once, compares the token with the last load's).
+        const probed = markProbed(version, succeeded ? 'success' : 'failed', now);
+        await tx.datasetVersion.update({
+          where: { id: version.id },
+          data: {
+            lastCheckedAt: probed.lastCheckedAt,
+            nextCheckAt: probed.nextCheckAt,
+            consecutiveFailures: probed.consecutiveFailures,
+            breakerOpenedAt: probed.breakerOpenedAt,
+            breakerProbedAt: probed.breakerProbedAt ?? null,
+          },
+        });
+        const nextProbeAt = await nextProbeOf(tx, version.id);
+        await tx.ingestionLog.update({
+          where: { id: logId },
+          data: {
+            errorMessage: succeeded
+              ? `half-open probe answered: breaker closed (open since ${version.breakerOpenedAt?.toISOString() ?? '-'} after ${version.consecutiveFailures} failures); due at the next master run`
+              : `half-open probe: ${input.errorMessage ?? input.note ?? 'failed'}; breaker stays open (since ${version.breakerOpenedAt?.toISOString() ?? '-'}), next probe at ${nextProbeAt?.toISOString() ?? '-'}`,
+          },
+        });
+        return { ...result(probed), nextProbeAt: nextProbeAt?.toISOString() ?? null };
+      }
+      const next = markChecked(version, version.frequency, input.status, now, (at) =>
+        nextCheckAfterSuccess(version.frequency, at, {
+          probeEveryTick: timing?.probeEveryTick ?? false,
+          observedIntervalMs: timing?.observedIntervalMs ?? null,
+          minHours: timing?.probeIntervalMinHours ?? DEFAULT_PROBE_INTERVAL_MIN_HOURS,
+          maxHours: timing?.probeIntervalMaxHours ?? DEFAULT_PROBE_INTERVAL_MAX_HOURS,
+        }),
+      );
       await tx.datasetVersion.update({
         where: { id: version.id },
         data: {
@@ -172,18 +247,28 @@ export function auditLogActivities(deps: ActivityDeps) {
           nextCheckAt: next.nextCheckAt,
           consecutiveFailures: next.consecutiveFailures,
           breakerOpenedAt: next.breakerOpenedAt,
+          breakerProbedAt: next.breakerProbedAt ?? null,
           ...(succeeded ? { lastSuccessAt: now } : {}),
           ...(succeeded && input.probeToken !== undefined ? { lastProbeToken: input.probeToken } : {}),
         },
       });
-      return result(next);
+      return { ...result(next), nextProbeAt: (await nextProbeOf(tx, version.id))?.toISOString() ?? null };
     });
-    if (outcome) recordIngestion(metricMeter, outcome);
+    if (outcome) {
+      recordIngestion(metricMeter, outcome);
+      // The score follows every finished run, not only the daily schedule.
+      await recomputeReliability(deps.db, input.datasetVersionId);
+    }
     const { ingestKey } = currentIngestKey();
     // The run's staging table goes with the run, whatever its outcome.
     await dropStaging(deps.db.pool, stagingTableFor(ingestKey));
     return summary;
   }
 
-  return { beginIngestion, finishIngestion };
+  /** The master's log row for a version it skipped because its breaker is open (see recordBreakerSkip). */
+  async function logBreakerSkip(input: Parameters<typeof recordBreakerSkip>[1]): Promise<void> {
+    await recordBreakerSkip(deps.db, input);
+  }
+
+  return { beginIngestion, finishIngestion, logBreakerSkip };
 }

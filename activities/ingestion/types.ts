@@ -80,10 +80,17 @@ export interface FinishInput {
   errorClass?: string;
   errorMessage?: string;
   note?: string;
+  /**
+   * The run was the master's half-open probe of an open breaker (probe only): success closes the breaker
+   * and makes the version due at once, failure keeps it open and restarts its cool-down.
+   */
+  halfOpenProbe?: boolean;
 }
 
 export interface FinishSummary {
   consecutiveFailures: number;
   breakerOpen: boolean;
   nextCheckAt: string | null;
+  /** While the breaker is open: when the master runs its next half-open probe. */
+  nextProbeAt?: string | null;
 }

@@ -2,7 +2,7 @@
 // (source + version label) and reset its circuit breaker.
 import { configurationError } from '../../lib/failures';
 import type { ActivityDeps } from '../deps';
-import { type BreakerState, resetBreakerNow } from './breaker';
+import { type BreakerState, openBreakers, resetBreakerNow } from './breaker';
 
 export interface VersionName {
   source: string;
@@ -38,5 +38,14 @@ export function operatorActivities(deps: ActivityDeps) {
     return { ...(await resetBreakerNow(deps.db, v.datasetVersionId)), source: v.source, version: v.version };
   }
 
-  return { resolveVersion, resetBreakerFor };
+  /** Closes every open breaker (`tedi reset --all`); returns each one closed. */
+  async function resetAllOpenBreakers(): Promise<Array<BreakerState & { source: string; version: string }>> {
+    const closed: Array<BreakerState & { source: string; version: string }> = [];
+    for (const v of await openBreakers(deps.db)) {
+      closed.push({ ...(await resetBreakerNow(deps.db, v.datasetVersionId)), source: v.source, version: v.version });
+    }
+    return closed;
+  }
+
+  return { resolveVersion, resetBreakerFor, resetAllOpenBreakers };
 }

@@ -53,6 +53,8 @@ export interface ScheduleState {
   lastCheckedAt: Date | null;
   consecutiveFailures: number;
   breakerOpenedAt: Date | null;
+  /** When the last half-open probe of the open breaker failed (the cool-down restarts from it). */
+  breakerProbedAt?: Date | null;
 }
 
 export type CheckOutcome = 'success' | 'no_change' | 'failed';
@@ -68,6 +70,8 @@ export function markChecked(
   frequency: Frequency,
   outcome: CheckOutcome,
   now: Date,
+  /** When the next check follows a success; by default one cadence later (lib/scheduling/probe-interval.ts). */
+  nextAfterSuccess: (now: Date) => Date | null = (at) => calculateNextCheck(frequency, at),
 ): ScheduleState {
   if (outcome === 'failed') {
     const consecutiveFailures = state.consecutiveFailures + 1;
@@ -82,13 +86,34 @@ export function markChecked(
   return {
     ...state,
     lastCheckedAt: now,
-    nextCheckAt: calculateNextCheck(frequency, now),
+    nextCheckAt: nextAfterSuccess(now),
     consecutiveFailures: 0,
     breakerOpenedAt: null,
+    breakerProbedAt: null,
   };
+}
+
+/**
+ * The schedule state after a half-open probe (the probe-only check the master runs once an open
+ * breaker's cool-down is over) finished at `now`. It answered: the breaker closes and the version is due
+ * at once, so the next master tick ingests it. It failed: one more failure, the breaker stays open since
+ * when it opened, and the cool-down restarts from now.
+ */
+export function markProbed(state: ScheduleState, outcome: 'success' | 'failed', now: Date): ScheduleState {
+  if (outcome === 'failed') {
+    return { ...state, lastCheckedAt: now, consecutiveFailures: state.consecutiveFailures + 1, breakerProbedAt: now };
+  }
+  return { ...resetBreaker(state, now), lastCheckedAt: now };
 }
 
 /** Closes the breaker: the next master run checks the version again. */
 export function resetBreaker(state: ScheduleState, now: Date): ScheduleState {
-  return { ...state, consecutiveFailures: 0, breakerOpenedAt: null, nextCheckAt: now };
+  return { ...state, consecutiveFailures: 0, breakerOpenedAt: null, breakerProbedAt: null, nextCheckAt: now };
+}
+
+/** What a reset did, in the words the operator console and the CLI use. */
+export function resetResult(state: { wasOpen: boolean; consecutiveFailures: number }): string {
+  return state.wasOpen
+    ? `breaker closed (was open after ${state.consecutiveFailures} failures); due now`
+    : 'breaker was closed; failure count cleared; due now';
 }

@@ -36,12 +36,18 @@ export async function versionHealth(db: Database, now: Date): Promise<VersionHea
     check_enabled: boolean;
     last_success_at: Date | null;
     created_at: Date;
+    last_checked_at: Date | null;
+    next_check_at: Date | null;
+    probe_every_tick: boolean;
+    last_revision_at: Date | null;
     breaker_opened_at: Date | null;
     consecutive_failures: number;
   }>(
     `SELECT v.id, s.name AS source, v.version, s.vertical::text AS vertical, s.update_frequency::text AS frequency,
-            s.is_active, v.check_enabled, v.last_success_at, v.created_at, v.breaker_opened_at, v.consecutive_failures
+            s.is_active, v.check_enabled, v.last_success_at, v.created_at, v.last_checked_at, v.next_check_at,
+            s.probe_every_tick, lr.created_at AS last_revision_at, v.breaker_opened_at, v.consecutive_failures
        FROM dataset_versions v JOIN data_sources s ON s.id = v.data_source_id
+       LEFT JOIN dataset_revisions lr ON lr.dataset_version_id = v.id AND lr.revision = v.current_revision
       ORDER BY v.id`,
   );
   return rows.map((r) => {
@@ -52,6 +58,10 @@ export async function versionHealth(db: Database, now: Date): Promise<VersionHea
         checkEnabled: r.check_enabled,
         lastSuccessAt: r.last_success_at,
         createdAt: r.created_at,
+        lastCheckedAt: r.last_checked_at,
+        nextCheckAt: r.next_check_at,
+        probeEveryTick: r.probe_every_tick,
+        lastRevisionAt: r.last_revision_at,
       },
       now,
     );

@@ -9,6 +9,8 @@ export interface ScheduleSettings {
   masterInterval: string;
   logRetentionDays: number;
   maxChildrenInFlight: number;
+  /** A newly created master schedule runs at once (default), not one interval later. */
+  firstRunAtCreation?: boolean;
 }
 
 /**
@@ -57,6 +59,10 @@ function baseSchedules(s: ScheduleSettings): ScheduleOptions[] {
       // SKIP: never two masters at once. The catch-up window is explicit (the SDK's describe() falls
       // back to 60 s otherwise): a server down for under an hour still runs the tick it missed.
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' },
+      // The first tick runs when the schedule is created, not up to one interval later (interval
+      // schedules align to the epoch): a new deployment checks its sources at once. Only on create;
+      // an update never triggers a run.
+      state: { triggerImmediately: s.firstRunAtCreation !== false },
     },
     {
       scheduleId: CLEANUP_SCHEDULE_ID,
@@ -111,4 +117,20 @@ export async function ensureSchedules(client: Client, s: ScheduleSettings): Prom
   const outcomes: Record<string, EnsureOutcome> = {};
   for (const desired of desiredSchedules(s)) outcomes[desired.scheduleId] = await ensureSchedule(client, desired);
   return outcomes;
+}
+
+const minute = (d: Date) => d.toISOString().replace(/:\d{2}\.\d{3}Z$/, 'Z');
+
+/** One line per schedule for the start-up output: its last run, if any, and its next `count` runs. */
+export async function nextRunsSummary(client: Client, count = 3): Promise<string[]> {
+  const lines: string[] = [];
+  for (const id of [MASTER_SCHEDULE_ID, CLEANUP_SCHEDULE_ID, RELIABILITY_SCHEDULE_ID]) {
+    const { info, state } = await client.schedule.getHandle(id).describe();
+    const last = info.recentActions.at(-1)?.takenAt;
+    const next = info.nextActionTimes.slice(0, count).map(minute).join(', ');
+    lines.push(
+      `${id}: ${state.paused ? 'paused; ' : ''}${last ? `last run ${minute(last)}; ` : ''}next runs ${next || 'none'}`,
+    );
+  }
+  return lines;
 }

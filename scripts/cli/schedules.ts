@@ -27,6 +27,7 @@ const scheduling = () => import('../../operations/temporal/schedules');
 function settingsOf(config: AppConfig): ScheduleSettings {
   return {
     masterInterval: config.TEDI_MASTER_INTERVAL,
+    firstRunAtCreation: config.TEDI_MASTER_FIRST_RUN === 'at-creation',
     logRetentionDays: config.TEDI_LOG_RETENTION_DAYS,
     maxChildrenInFlight: config.TEDI_MAX_CHILDREN_IN_FLIGHT,
   };

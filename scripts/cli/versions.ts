@@ -2,13 +2,14 @@
 // checked next, how did the last run go, is its breaker open, how reliable is the source, is it overdue.
 import type { Command } from 'commander';
 import { z } from 'zod';
+import { versionTimings } from '../../activities/scheduling/timing';
 import type { Database } from '../../lib/db';
 import type { Frequency } from '../../lib/scheduling/frequency';
 import { type Freshness, freshnessOf } from '../../lib/scheduling/freshness';
 import { findSource, jsonFlag, sourceName } from './args';
 import { withDatabase } from './context';
 import { validateArgs } from './errors';
-import { type Column, formatTime, JSON_HELP, printJson, printTable, truncate } from './output';
+import { type Column, formatDuration, formatTime, JSON_HELP, printJson, printTable, truncate } from './output';
 
 export interface LastResult {
   status: string;
@@ -33,9 +34,20 @@ export interface VersionStatus {
   /** When the master checks it next: null = at its next run (never checked, or reset). */
   nextCheckAt: Date | null;
   lastResult: LastResult | null;
-  breaker: { state: 'open' | 'closed'; openedAt: Date | null; consecutiveFailures: number };
-  reliabilityScore: number;
+  breaker: {
+    state: 'open' | 'closed';
+    openedAt: Date | null;
+    consecutiveFailures: number;
+    /** While open: when the master runs its next probe-only (half-open) check. */
+    nextProbeAt: Date | null;
+  };
+  /** Null ("n/a") until the version has a finished ingestion. */
+  reliabilityScore: number | null;
   freshness: { state: Freshness; dueBy: Date | null };
+  /** The release interval its revisions show (median gap, ms), beside the declared `frequency`; null until two gaps. */
+  observedIntervalMs: number | null;
+  /** Its probe is cheap: checked at every master tick. */
+  probeEveryTick: boolean;
 }
 
 /** The status of the versions matching `where` (all when omitted), ordered by source and version. */
@@ -59,8 +71,13 @@ export async function versionStatuses(
     [versions.map((v) => v.id)],
   );
   const last = new Map(rows.map(({ datasetVersionId, ...r }) => [datasetVersionId, r]));
+  const timings = await versionTimings(
+    db,
+    versions.map((v) => v.id),
+  );
   return versions.map((v) => {
     const frequency = v.dataSource.updateFrequency as Frequency;
+    const timing = timings.get(v.id);
     return {
       id: v.id,
       source: v.dataSource.name,
@@ -78,6 +95,7 @@ export async function versionStatuses(
         state: v.breakerOpenedAt ? 'open' : 'closed',
         openedAt: v.breakerOpenedAt,
         consecutiveFailures: v.consecutiveFailures,
+        nextProbeAt: timing?.nextProbeAt ?? null,
       },
       reliabilityScore: v.sourceReliabilityScore,
       freshness: freshnessOf(
@@ -87,9 +105,15 @@ export async function versionStatuses(
           checkEnabled: v.checkEnabled,
           lastSuccessAt: v.lastSuccessAt,
           createdAt: v.createdAt,
+          lastCheckedAt: v.lastCheckedAt,
+          nextCheckAt: v.nextCheckAt,
+          probeEveryTick: v.dataSource.probeEveryTick,
+          lastRevisionAt: timing?.lastRevisionAt ?? null,
         },
         now,
       ),
+      observedIntervalMs: timing?.observedIntervalMs ?? null,
+      probeEveryTick: v.dataSource.probeEveryTick,
     };
   });
 }
@@ -97,13 +121,25 @@ export async function versionStatuses(
 function nextCheck(v: VersionStatus): string {
   if (!v.active || !v.checkEnabled) return 'not scheduled (inactive)';
   if (v.frequency === 'on_event') return 'on event (import)';
-  if (v.breaker.state === 'open') return 'blocked (breaker open)';
+  if (v.breaker.state === 'open') return `half-open probe ${formatTime(v.breaker.nextProbeAt)}`;
+  if (v.probeEveryTick) return 'every master run (cheap probe)';
   return v.nextCheckAt ? formatTime(v.nextCheckAt) : 'next master run';
+}
+
+/** The declared cadence beside the release interval the revisions show: "annual (observed 152 d)". */
+export function cadenceWithObserved(frequency: string, observedIntervalMs: number | null): string {
+  return observedIntervalMs === null ? frequency : `${frequency} (observed ${formatDuration(observedIntervalMs)})`;
+}
+
+/** "0.95", or "n/a" before the first finished ingestion. */
+export function formatReliability(score: number | null): string {
+  return score === null ? 'n/a' : score.toFixed(2);
 }
 
 export const VERSION_COLUMNS: Column<VersionStatus>[] = [
   { header: 'SOURCE/VERSION', value: (v) => `${v.source}/${v.version}` },
   { header: 'REV', value: (v) => String(v.currentRevision), align: 'right' },
+  { header: 'CADENCE', value: (v) => cadenceWithObserved(v.frequency, v.observedIntervalMs) },
   { header: 'NEXT CHECK', value: nextCheck },
   {
     header: 'LAST RESULT',
@@ -118,7 +154,7 @@ export const VERSION_COLUMNS: Column<VersionStatus>[] = [
           ? `closed (${v.breaker.consecutiveFailures} failures)`
           : 'closed',
   },
-  { header: 'RELIABILITY', value: (v) => v.reliabilityScore.toFixed(2), align: 'right' },
+  { header: 'RELIABILITY', value: (v) => formatReliability(v.reliabilityScore), align: 'right' },
   {
     header: 'FRESHNESS',
     value: (v) =>

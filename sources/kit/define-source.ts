@@ -29,6 +29,8 @@ export interface SourceSpec<P, R> {
   name: string;
   params: z.ZodType<P>;
   probe(ctx: SourceContext<P>): Promise<ProbeResult>;
+  /** See Connector.cheapProbe. */
+  cheapProbe?: boolean;
   /** Raw records, streamed; see eachPartition and the paging, CSV and JSON readers of the kit. */
   fetch(ctx: SourceContext<P>): AsyncIterable<unknown>;
   record: RecordRule<P, R>;
@@ -42,6 +44,7 @@ export function defineSource<P, R>(spec: SourceSpec<P, R>): Connector<P, unknown
     name: spec.name,
     paramsSchema: spec.params,
     probe: spec.probe,
+    ...(spec.cheapProbe ? { cheapProbe: true } : {}),
     fetch: spec.fetch,
     transform: (raw, params) =>
       spec.record.rows(

@@ -31,6 +31,8 @@ export interface PagedJsonSpec<P, Q, R, M extends PageMeta> {
   readPage(body: unknown, query: Q): { meta: M; records: unknown[] };
   /** The source's version stamp on each page (e.g. World Bank `lastupdated`): its name and where it is. */
   stamp: { name: string; of(meta: M): string | null };
+  /** See Connector.cheapProbe: the probe reads one one-record page per query. */
+  cheapProbe?: boolean;
   record: RecordRule<P, R>;
   snapshot?: SnapshotRules<P>;
 }
@@ -44,6 +46,7 @@ export function pagedJsonSource<P, Q, R, M extends PageMeta>(spec: PagedJsonSpec
   return defineSource({
     name: spec.name,
     params: spec.params,
+    cheapProbe: spec.cheapProbe,
     async probe(ctx) {
       // One query at a time: a failure stops the probe there, with no requests left running behind it.
       const stamps: Array<readonly [string, string | null]> = [];

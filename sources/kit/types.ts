@@ -121,6 +121,12 @@ export interface Connector<P = unknown, R = unknown> {
   readonly paramsSchema: z.ZodType<P>;
   /** Cheap change signal, fetched before any data. */
   probe(ctx: SourceContext<P>): Promise<ProbeResult>;
+  /**
+   * The probe is one small request (or a few), whatever the data's size: the master probes the source at
+   * every tick instead of once a cadence, and the cadence becomes only the freshness expectation. Written
+   * to data_sources.probe_every_tick by the catalog.
+   */
+  readonly cheapProbe?: boolean;
   /** Streams raw records (small JSON-able objects) as the source delivers them; never buffers the whole body. */
   fetch(ctx: SourceContext<P>): AsyncIterable<R>;
   /** Validates one raw record and maps it to zero or more observations; throws RowRejected for a bad row. */

@@ -404,6 +404,8 @@ export const comtradeConnector: Connector<ComtradeParams, unknown> & CredentialR
     name: 'un_comtrade',
     params: ComtradeParamsSchema,
     probe,
+    // One getDa (data availability) request for all the periods: probed at every master tick.
+    cheapProbe: true,
     fetch: (ctx) => {
       if (!ctx.http.authenticated) ctx.log(previewNotice(ctx));
       // One request per period: the API limits the span of one request, and a smaller result stays under the cap.

@@ -165,6 +165,8 @@ export const ilostatConnector = defineSource({
   name: 'ilostat',
   params: IlostatParamsSchema,
   probe,
+  // One read of the table of contents for every indicator: probed at every master tick.
+  cheapProbe: true,
   fetch: eachPartition(
     (p: IlostatParams) => cartesian({ id: p.indicators, refArea: p.refAreas }),
     (ctx, { id, refArea }) => fetchDataset(ctx, id, refArea),

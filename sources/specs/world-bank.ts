@@ -58,6 +58,8 @@ export const worldBankConnector = pagedJsonSource({
   pageSize: (p) => p.perPage,
   readPage: parseWorldBankPage,
   stamp: { name: 'lastupdated', of: (meta) => meta.lastupdated },
+  // One one-record page per indicator: probed at every master tick.
+  cheapProbe: true,
   record: {
     schema: z.object({
       indicator: Labelled,

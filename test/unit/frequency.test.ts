@@ -89,6 +89,10 @@ describe('freshnessOf', () => {
     active: true,
     checkEnabled: true,
     createdAt: at('2026-01-01T00:00:00Z'),
+    lastCheckedAt: null,
+    nextCheckAt: null,
+    probeEveryTick: false,
+    lastRevisionAt: null,
   };
   test('fresh within cadence + grace, overdue after, whether or not anything failed', () => {
     const lastSuccessAt = at('2026-03-01T00:00:00Z');
@@ -97,9 +101,9 @@ describe('freshnessOf', () => {
     assert.equal(late.state, 'overdue');
     assert.equal(late.dueBy?.toISOString(), '2026-04-01T12:00:00.000Z');
   });
-  test('a version never checked counts from its creation', () => {
-    assert.equal(freshnessOf({ ...base, lastSuccessAt: null }, at('2026-01-10T00:00:00Z')).state, 'never_checked');
-    assert.equal(freshnessOf({ ...base, lastSuccessAt: null }, at('2026-03-10T00:00:00Z')).state, 'overdue');
+  test('a version never loaded is overdue a grace after its creation (its first due tick), not a cadence after', () => {
+    assert.equal(freshnessOf({ ...base, lastSuccessAt: null }, at('2026-01-01T11:00:00Z')).state, 'never_checked');
+    assert.equal(freshnessOf({ ...base, lastSuccessAt: null }, at('2026-01-10T00:00:00Z')).state, 'overdue');
   });
   test('on-event and inactive versions are never overdue', () => {
     const now = at('2030-01-01T00:00:00Z');

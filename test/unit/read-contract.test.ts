@@ -155,7 +155,17 @@ describe('the tedi_read views', () => {
         "SELECT * FROM tedi_read.sources WHERE source = 'alpha'",
       );
       const expected = freshnessOf(
-        { frequency: 'annual', active: true, checkEnabled: true, lastSuccessAt: lastSuccess, createdAt: new Date() },
+        {
+          frequency: 'annual',
+          active: true,
+          checkEnabled: true,
+          lastSuccessAt: lastSuccess,
+          createdAt: new Date(),
+          lastCheckedAt: null,
+          nextCheckAt: null,
+          probeEveryTick: false,
+          lastRevisionAt: null,
+        },
         new Date(),
       );
       assert.equal(a!.freshness, 'overdue');
@@ -167,6 +177,129 @@ describe('the tedi_read views', () => {
       await db.pool.query(
         'UPDATE dataset_versions SET last_success_at = NULL, breaker_opened_at = NULL, consecutive_failures = 0 WHERE id = $1',
         [alpha],
+      );
+    }
+  });
+
+  test('sources (#11): freshness on day one and for cheap probes as freshnessOf says, the observed release interval, the next half-open probe', async () => {
+    // alpha's revisions came 31 and 28 days apart: the median of two gaps; beta has one revision, no gap.
+    const intervals = await sql<{ source: string; observed: string | null }>(
+      "SELECT source, observed_release_interval::text AS observed FROM tedi_read.sources WHERE source IN ('alpha', 'beta') ORDER BY source",
+    );
+    assert.deepEqual(
+      intervals.map((r) => [r.source, r.observed]),
+      [
+        ['alpha', '29 days 12:00:00'],
+        ['beta', null],
+      ],
+    );
+    const gamma = (
+      await sql<{ id: number }>("SELECT version_id AS id FROM tedi_read.sources WHERE source = 'gamma_empty'")
+    )[0]!.id;
+    type ViewRow = {
+      freshness: string;
+      due_by: Date;
+      created_at: Date;
+      last_success_at: Date | null;
+      next_check_at: Date | null;
+      last_checked_at: Date | null;
+    };
+    const viewOf = async (name: string) =>
+      (
+        await sql<ViewRow>(
+          `SELECT s.freshness, s.due_by, v.created_at, s.last_success_at, s.next_check_at, s.last_checked_at
+             FROM tedi_read.sources s JOIN dataset_versions v ON v.id = s.version_id WHERE s.source = $1`,
+          [name],
+        )
+      )[0]!;
+    const agrees = async (
+      name: string,
+      frequency: 'annual' | 'monthly',
+      probeEveryTick: boolean,
+      lastRevisionAt: Date | null,
+      want: string,
+    ) => {
+      const r = await viewOf(name);
+      const expected = freshnessOf(
+        {
+          frequency,
+          active: true,
+          checkEnabled: true,
+          lastSuccessAt: r.last_success_at,
+          createdAt: r.created_at,
+          lastCheckedAt: r.last_checked_at,
+          nextCheckAt: r.next_check_at,
+          probeEveryTick,
+          lastRevisionAt,
+        },
+        new Date(),
+      );
+      assert.equal(r.freshness, want, `${name}: view`);
+      assert.equal(expected.state, want, `${name}: freshnessOf`);
+      assert.equal(r.due_by.toISOString(), expected.dueBy?.toISOString());
+    };
+    try {
+      // Never loaded: overdue 12 h after its first due tick (its creation), not a cadence later.
+      await db.pool.query("UPDATE dataset_versions SET created_at = now() - interval '11 hours' WHERE id = $1", [
+        gamma,
+      ]);
+      await agrees('gamma_empty', 'annual', false, null, 'never_checked');
+      await db.pool.query("UPDATE dataset_versions SET created_at = now() - interval '13 hours' WHERE id = $1", [
+        gamma,
+      ]);
+      await agrees('gamma_empty', 'annual', false, null, 'overdue');
+      // Its first next_check_at, later than its creation and nothing run yet, is its first due tick.
+      await db.pool.query("UPDATE dataset_versions SET next_check_at = now() - interval '11 hours' WHERE id = $1", [
+        gamma,
+      ]);
+      await agrees('gamma_empty', 'annual', false, null, 'never_checked');
+
+      // Checked an hour ago, last release T3: fresh on a monthly cadence, unless probed at every tick (no new
+      // release within 31 days + 12 h: overdue).
+      await db.pool.query(
+        "UPDATE dataset_versions SET last_success_at = now() - interval '1 hour', last_checked_at = now() - interval '1 hour' WHERE id = $1",
+        [alpha],
+      );
+      await db.pool.query("UPDATE data_sources SET update_frequency = 'monthly' WHERE name = 'alpha'");
+      await agrees('alpha', 'monthly', false, T3, 'fresh');
+      await db.pool.query("UPDATE data_sources SET probe_every_tick = true WHERE name = 'alpha'");
+      await agrees('alpha', 'monthly', true, T3, 'overdue');
+
+      // An open breaker's next half-open probe: the source's cool-down (default 360 min) after the opening,
+      // or after the last failed probe.
+      await db.pool.query(
+        "INSERT INTO data_source_configs (data_source_id, base_url, updated_at) SELECT data_source_id, 'http://127.0.0.1:9', now() FROM dataset_versions WHERE id = $1",
+        [gamma],
+      );
+      await db.pool.query(
+        "UPDATE dataset_versions SET breaker_opened_at = '2026-05-01T00:00:00Z', consecutive_failures = 5 WHERE id = $1",
+        [gamma],
+      );
+      const probeAt = async () =>
+        (
+          await sql<{ at: Date | null }>(
+            "SELECT next_breaker_probe_at AS at FROM tedi_read.sources WHERE source = 'gamma_empty'",
+          )
+        )[0]!.at?.toISOString();
+      assert.equal(await probeAt(), '2026-05-01T06:00:00.000Z');
+      await db.pool.query("UPDATE dataset_versions SET breaker_probed_at = '2026-05-01T07:00:00Z' WHERE id = $1", [
+        gamma,
+      ]);
+      assert.equal(await probeAt(), '2026-05-01T13:00:00.000Z');
+    } finally {
+      await db.pool.query(
+        'UPDATE dataset_versions SET created_at = now(), next_check_at = NULL, breaker_opened_at = NULL, breaker_probed_at = NULL, consecutive_failures = 0 WHERE id = $1',
+        [gamma],
+      );
+      await db.pool.query('UPDATE dataset_versions SET last_success_at = NULL, last_checked_at = NULL WHERE id = $1', [
+        alpha,
+      ]);
+      await db.pool.query(
+        "UPDATE data_sources SET update_frequency = 'annual', probe_every_tick = false WHERE name = 'alpha'",
+      );
+      await db.pool.query(
+        'DELETE FROM data_source_configs WHERE data_source_id = (SELECT data_source_id FROM dataset_versions WHERE id = $1)',
+        [gamma],
       );
     }
   });

@@ -61,5 +61,5 @@ test('reliability scores reflect the recent share of ingestions that did not fai
   assert.equal(result.updated, 2);
   assert.equal((await versionOf(h, 'world_bank_employment')).sourceReliabilityScore, 0.75);
   assert.equal((await versionOf(h, 'world_bank_business')).sourceReliabilityScore, 0);
-  assert.equal((await versionOf(h, 'world_bank_agriculture')).sourceReliabilityScore, 1, 'no history: trusted');
+  assert.equal((await versionOf(h, 'world_bank_agriculture')).sourceReliabilityScore, null, 'no history: n/a');
 });

@@ -16,6 +16,9 @@ before(async () => {
   // The master's counts below are about the three World Bank sources; every other connector has its own
   // workflow test with its own fixture.
   await h.db.prisma.dataSource.updateMany({ where: { connector: { not: 'world-bank' } }, data: { isActive: false } });
+  // Counted here on their cadence; probing at every tick (World Bank's cheap probe) has its own test in
+  // test/workflows/half-open-breaker.test.ts.
+  await h.db.prisma.dataSource.updateMany({ data: { probeEveryTick: false } });
 });
 after(async () => {
   await h?.stop();
@@ -122,7 +125,9 @@ describe('masterScheduler', () => {
       assert.equal(failed[0]?.errorClass, 'SourceUnavailable');
       assert.match(String(failed[0]?.errorMessage), /HTTP 502/);
 
-      const asOf = '2028-01-06T00:00:00.000Z';
+      // Within the cool-down (the half-open probe after it is test/workflows/half-open-breaker.test.ts's).
+      const openedAt = (await versionOf(h, source)).breakerOpenedAt as Date;
+      const asOf = new Date(openedAt.getTime() + 3600_000).toISOString();
       await makeDue(asOf);
       const skipped = await runMaster({ asOf });
       assert.equal(skipped.skipped, 1, 'the broken version is skipped');

@@ -61,6 +61,8 @@ describe('the due rule (activities/scheduling/due-versions.ts, the one implement
       await setSource(source, true);
     }
     await setSource('openstreetmap', false);
+    // The due rule on next_check_at; the cheap-probe rule (due at every tick) is pinned below.
+    await h.db.prisma.dataSource.updateMany({ data: { probeEveryTick: false } });
     const longAgo = new Date(asOf.getTime() - DAY);
     // Reached exactly at asOf: due. One millisecond later (timestamptz(3)): not yet. Never checked: due.
     await setVersion('world_bank_agriculture', { nextCheckAt: asOf });
@@ -70,10 +72,15 @@ describe('the due rule (activities/scheduling/due-versions.ts, the one implement
     await setVersion('faostat', { nextCheckAt: longAgo, checkEnabled: false });
     await setVersion('openstreetmap', { nextCheckAt: longAgo });
     await setVersion('agriculture_local_surveys', { nextCheckAt: longAgo });
-    // Breaker open: due, flagged, so the master counts it as skipped instead of starting it.
-    await setVersion('satellite_ndvi', { nextCheckAt: longAgo, breakerOpenedAt: longAgo, consecutiveFailures: 5 });
+    // Breaker open within its cool-down: due, flagged, so the master counts it as skipped instead of starting it.
+    await setVersion('satellite_ndvi', {
+      nextCheckAt: longAgo,
+      breakerOpenedAt: breakerOpened,
+      consecutiveFailures: 5,
+    });
   });
 
+  const breakerOpened = new Date(asOf.getTime() - 3600_000);
   const expected = [
     { source: 'satellite_ndvi', breakerOpen: true },
     { source: 'world_bank_agriculture', breakerOpen: false },
@@ -97,9 +104,13 @@ describe('the due rule (activities/scheduling/due-versions.ts, the one implement
     assert.equal(result.checked, 3);
     assert.equal(result.scheduled, 2);
     assert.equal(result.skipped, 1);
-    assert.equal(
-      await h.db.prisma.ingestionLog.count({ where: { datasetVersion: { dataSource: { name: 'satellite_ndvi' } } } }),
-      0,
+    // The skip is logged, saying why and when the half-open probe comes (opened + the 6 h cool-down).
+    const logs = await h.db.prisma.ingestionLog.findMany({
+      where: { datasetVersion: { dataSource: { name: 'satellite_ndvi' } } },
+    });
+    assert.deepEqual(
+      logs.map((l) => [l.status, l.errorMessage]),
+      [['skipped', 'breaker open since 2027-03-01T05:00:00.000Z, next probe at 2027-03-01T11:00:00.000Z']],
     );
   });
 });
