@@ -262,6 +262,28 @@ describe('which wins: the CLI or the catalog file', () => {
     );
     assert.ok(json.catalogDifferences.some((d: { key: string }) => d.key === 'params'));
   });
+
+  test('sources show lists the last ten changes, newest first', async () => {
+    const { id } = await source('ilo_sdmx');
+    const at = (i: number) => new Date(Date.UTC(2026, 0, 1, 0, i));
+    await h.db.prisma.configChange.createMany({
+      data: Array.from({ length: 11 }, (_, i) => ({
+        dataSourceId: id,
+        key: 'timeout_ms',
+        oldValue: i,
+        newValue: i + 1,
+        changedBy: 'someone',
+        host: 'elsewhere',
+        command: `sources set ilo_sdmx timeout_ms=${i + 1}`,
+        changedAt: at(i),
+      })),
+    });
+    const json = JSON.parse((await ok(['sources', 'show', 'ilo_sdmx', '--json'])).stdout);
+    assert.deepEqual(
+      json.changes.map((c: { newValue: number }) => c.newValue),
+      [11, 10, 9, 8, 7, 6, 5, 4, 3, 2],
+    );
+  });
 });
 
 describe('db-url', () => {
@@ -331,9 +353,10 @@ describe('tables fit the terminal', () => {
     assert.ok(cut.every((l) => l.length <= 40));
     assert.equal(cut[1], ` 1  ${'x'.repeat(35)}…`);
     assert.equal(renderTable(rows, columns).split('\n')[1], ` 1  ${'x'.repeat(100)}`);
-    // Too narrow for even the minimum: columns stop at MIN_COLUMN_WIDTH (the terminal wraps the rest).
+    // Too narrow for even the minimum: columns stop at 6 characters, as the README says (the terminal wraps the rest).
     const narrow = renderTable(rows, columns, 5).split('\n')[1]!;
-    assert.equal(narrow, ` 1  ${'x'.repeat(MIN_COLUMN_WIDTH - 1)}…`);
+    assert.equal(narrow, ' 1  xxxxx…');
+    assert.equal(MIN_COLUMN_WIDTH, 6);
   });
 
   test('the CLI cuts to a pseudo-terminal of 80 columns, and never when piped or --json', async () => {
