@@ -288,7 +288,8 @@ export function planSettings(source: SettableSource, assignments: readonly strin
   }
   const paramsChanged = changes.some((c) => !CONFIG_COLUMNS[c.key]);
   if (paramsChanged) checkParams(source, params);
-  checkAuth(source, { ...source.config, ...config });
+  // Only what this command changes is checked: an unrelated setting is not held up by the auth columns.
+  if (changes.some((c) => AUTH_KEYS.includes(c.key))) checkAuth(source, { ...source.config, ...config });
   return { ...(paramsChanged ? { params } : {}), config, changes };
 }
 
@@ -315,6 +316,9 @@ function checkParams(source: SettableSource, params: Record<string, unknown>): v
     );
   }
 }
+
+/** The columns resolveAuth reads: a change to any of them is checked with the others. */
+const AUTH_KEYS = ['base_url', 'auth_type', 'api_key_param', 'api_key_in', 'bearer_login_url'];
 
 /** The auth columns as prepareSource will read them, without a credential (set-key stores that). */
 function checkAuth(source: SettableSource, config: DataSourceConfig): void {

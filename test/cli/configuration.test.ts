@@ -177,6 +177,16 @@ describe('sources set', () => {
   });
 });
 
+test('the auth columns are checked together when one of them changes, and hold up nothing else', async () => {
+  const s = await source('world_bank_business');
+  // As if the column had been broken by SQL: api_key without the name of its header.
+  const broken = { ...s, config: { ...s.config!, authType: 'api_key' as const, apiKeyParam: null } };
+  assert.deepEqual(planSettings(broken, ['perPage=10']).params?.perPage, 10);
+  assert.throws(() => planSettings(broken, ['api_key_in=query']), /api_key_param is empty/);
+  assert.deepEqual(planSettings(broken, ['api_key_param=X-Api-Key']).config, { apiKeyParam: 'X-Api-Key' });
+  assert.throws(() => planSettings(broken, ['api_key_param=bad name']), /is not a valid header name/);
+});
+
 describe('sources activate / deactivate', () => {
   test('deactivate and activate are recorded; activating a scheduled file source needs its feed', async () => {
     const run = await ok(['sources', 'deactivate', 'world_bank_business']);
