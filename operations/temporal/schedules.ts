@@ -21,7 +21,8 @@ export function scheduleNotes(s: ScheduleSettings): Record<string, string> {
   return {
     [MASTER_SCHEDULE_ID]:
       `TEDI master tick every ${s.masterInterval}: finds the dataset versions due for a check and starts one ` +
-      `ingestion each (at most ${s.maxChildrenInFlight} at once); versions with an open breaker are skipped.`,
+      `ingestion each (at most ${s.maxChildrenInFlight} at once); an open breaker is skipped (logged) until its cool-down ` +
+      'is over, then probed once (half-open).',
     [CLEANUP_SCHEDULE_ID]: `TEDI daily cleanup: deletes ingestion logs older than ${s.logRetentionDays} days.`,
     [RELIABILITY_SCHEDULE_ID]: "TEDI daily reliability scores: recomputes each source's score from its ingestion logs.",
   };
