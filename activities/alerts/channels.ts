@@ -56,6 +56,8 @@ export interface AlertChannel {
   active: boolean;
   createdAt: Date;
   notifications: { delivered: number; pending: number; failed: number };
+  /** The receiver's answer to the latest notification that has not got through (null: none). */
+  lastError: string | null;
 }
 
 function firstIssue(error: z.ZodError): AlertChannelError {
@@ -112,7 +114,10 @@ export async function listAlertChannels(pool: Pool): Promise<AlertChannel[]> {
     `SELECT c.id, c.name, c.kind, c.target, c.kinds, c.sources, c.active, c.created_at,
             count(n.id) FILTER (WHERE n.status = 'delivered')::int AS delivered,
             count(n.id) FILTER (WHERE n.status = 'pending')::int AS pending,
-            count(n.id) FILTER (WHERE n.status = 'failed')::int AS failed
+            count(n.id) FILTER (WHERE n.status = 'failed')::int AS failed,
+            (SELECT last_error FROM alert_notifications f
+              WHERE f.channel_id = c.id AND f.status <> 'delivered' AND f.last_error IS NOT NULL
+              ORDER BY f.id DESC LIMIT 1) AS last_error
        FROM alert_channels c LEFT JOIN alert_notifications n ON n.channel_id = c.id
       GROUP BY c.id ORDER BY c.id`,
   );
@@ -126,6 +131,7 @@ export async function listAlertChannels(pool: Pool): Promise<AlertChannel[]> {
     active: r.active,
     createdAt: r.created_at,
     notifications: { delivered: r.delivered, pending: r.pending, failed: r.failed },
+    lastError: r.last_error,
   }));
 }
 

@@ -105,6 +105,7 @@ export function registerAlerts(program: Command): void {
           { header: 'SENT', value: (c) => String(c.notifications.delivered), align: 'right' },
           { header: 'PENDING', value: (c) => String(c.notifications.pending), align: 'right' },
           { header: 'FAILED', value: (c) => String(c.notifications.failed), align: 'right' },
+          { header: 'LAST ERROR', value: (c) => c.lastError ?? '-' },
         ]);
       });
     });

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { SMTPServer } from 'smtp-server';
-import { createAlertChannel } from '../../activities/alerts/channels';
+import { createAlertChannel, listAlertChannels } from '../../activities/alerts/channels';
 import { verifyWebhookSignature } from '../../activities/feed/signature';
 import { ensureAlertMonitor } from '../../operations/temporal/alerts';
 import { ALERT_MONITOR_ID } from '../../workflows/ids';
@@ -170,6 +170,8 @@ test('an SMTP server that refuses the login: its reply is recorded, the password
   });
   assert.match(failed.last_error, /^SMTP: .*Invalid username or password/);
   assert.ok(!failed.last_error.includes(SMTP_PASSWORD), 'no password in the error');
+  const [bad] = (await listAlertChannels(h.db.pool)).filter((c) => c.name === 'bad-mail');
+  assert.equal(bad?.lastError, failed.last_error, 'the channel list shows why it does not get through');
 
   // No credential in any alert workflow's history.
   for await (const run of h.env.client.workflow.list({
