@@ -67,17 +67,22 @@ test('down for several ticks: an alert, the breaker opens, the half-open probe c
   h.setHandler(() => textResponse('maintenance', 503));
   // The World Bank's probe is cheap, so the master probes it at every tick: each tick is one failed check.
   let t = t0;
-  for (let i = 1; i <= 2; i++) await tick((t += 6 * HOUR));
+  /** The next master tick, six hours after the last. */
+  const nextTick = () => {
+    t += 6 * HOUR;
+    return tick(t);
+  };
+  for (let i = 1; i <= 2; i++) await nextTick();
   assert.equal((await versionOf(h, SOURCE)).consecutiveFailures, 2);
   await new Promise((r) => setTimeout(r, 1_000));
   assert.deepEqual(alerts(), [], 'two failures do not alert');
 
-  await tick((t += 6 * HOUR));
+  await nextTick();
   await waitFor('the failures alert', async () => alerts().includes('consecutive_failures.opened'));
   const failing = JSON.parse(receiver.received[0]?.body ?? '{}');
   assert.match(failing.incident.summary, /3 failed checks in a row: .*503/);
 
-  for (let i = 4; i <= 5; i++) await tick((t += 6 * HOUR));
+  for (let i = 4; i <= 5; i++) await nextTick();
   const open = await versionOf(h, SOURCE);
   assert.ok(open.breakerOpenedAt, 'the breaker opened after the fifth failure');
   await waitFor('the breaker alert', async () => alerts().includes('breaker_open.opened'));
