@@ -33,10 +33,11 @@ export class ChangeHub {
     });
   }
 
-  /** Called when the hub closes (the server stops): streams end. */
-  onClose(callback: () => void): void {
+  /** Called when the hub closes (the server stops): streams end. Returns the unsubscribe for a stream that ends first. */
+  onClose(callback: () => void): () => void {
     if (this.closed) callback();
     else this.closers.add(callback);
+    return () => this.closers.delete(callback);
   }
 
   async close(): Promise<void> {

@@ -126,28 +126,44 @@ export async function feedRoutes(app: FastifyInstance, opts: FeedOptions): Promi
         return { events, next: events.at(-1)?.id ?? q.after ?? '0' };
       }
       const sse = reply.sse;
-      const resumeFrom = sse.lastEventId ?? q.after ?? (await latestEventId(pool));
+      // A Last-Event-ID that is not one of ours (a client confusing streams) is refused before the stream opens.
+      const lastEventId = sse.lastEventId ?? undefined;
+      if (lastEventId !== undefined && !/^\d{1,18}$/.test(lastEventId)) {
+        return reply.code(400).send({
+          statusCode: 400,
+          error: 'bad_parameter',
+          parameter: 'Last-Event-ID',
+          message: 'Last-Event-ID: must be an event id (a whole number) this stream sent, e.g. 42',
+        });
+      }
+      const resumeFrom = lastEventId ?? q.after ?? (await latestEventId(pool));
       const stop = new AbortController();
       sse.onClose(() => stop.abort());
-      hub.onClose(() => stop.abort());
+      const unsubscribe = hub.onClose(() => stop.abort());
+      const stopped = new Promise<void>((resolve) => stop.signal.addEventListener('abort', () => resolve()));
       sse.keepAlive();
       // Headers now, not at the first event: a client following only new events sees the stream open at
       // once, and the keep-alive comments start (the plugin starts them when the response is committed).
       sse.sendHeaders();
       reply.raw.flushHeaders(); // Node holds written headers back until the first body byte otherwise.
       let last = resumeFrom;
-      while (!stop.signal.aborted) {
-        // Subscribe before reading, so an event that commits during the read still wakes the wait.
-        const woken = hub.nextChange(stop.signal);
-        const batch: ChangeEvent[] = await eventsAfter(pool, last, { sources, limit: REPLAY_BATCH });
-        for (const event of batch) {
-          if (stop.signal.aborted) break;
-          await sse.send({ id: event.id, event: event.type, data: event });
-          last = event.id;
+      try {
+        while (!stop.signal.aborted) {
+          // Subscribe before reading, so an event that commits during the read still wakes the wait.
+          const woken = hub.nextChange(stop.signal);
+          const batch: ChangeEvent[] = await eventsAfter(pool, last, { sources, limit: REPLAY_BATCH });
+          for (const event of batch) {
+            if (stop.signal.aborted) break;
+            // A client that stopped reading holds the send at its backpressure; its going away ends the wait.
+            await Promise.race([sse.send({ id: event.id, event: event.type, data: event }), stopped]);
+            last = event.id;
+          }
+          if (batch.length < REPLAY_BATCH) await woken;
         }
-        if (batch.length < REPLAY_BATCH) await woken;
+      } finally {
+        unsubscribe();
+        sse.close();
       }
-      sse.close();
     },
   );
 

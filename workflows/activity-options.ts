@@ -58,3 +58,13 @@ export function loadOptions(override?: RetryOverride): ActivityOptions {
     retry: sourceRetry(override),
   };
 }
+
+/**
+ * Bookkeeping of the namespace's long-running singletons (feed dispatcher, alert monitor): retried without
+ * limit, so an outage of TEDI's database longer than an ingestion survives never ends them (they are
+ * started again only when a worker starts).
+ */
+export const singletonBookkeeping: ActivityOptions = {
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
+};

@@ -56,7 +56,7 @@ export interface AlertChannel {
   active: boolean;
   createdAt: Date;
   notifications: { delivered: number; pending: number; failed: number };
-  /** The receiver's answer to the latest notification that has not got through (null: none). */
+  /** The receiver's answer to the latest notification that has not got through since the last one that did. */
   lastError: string | null;
 }
 
@@ -117,6 +117,8 @@ export async function listAlertChannels(pool: Pool): Promise<AlertChannel[]> {
             count(n.id) FILTER (WHERE n.status = 'failed')::int AS failed,
             (SELECT last_error FROM alert_notifications f
               WHERE f.channel_id = c.id AND f.status <> 'delivered' AND f.last_error IS NOT NULL
+                AND f.id > coalesce((SELECT max(d.id) FROM alert_notifications d
+                                      WHERE d.channel_id = c.id AND d.status = 'delivered'), 0)
               ORDER BY f.id DESC LIMIT 1) AS last_error
        FROM alert_channels c LEFT JOIN alert_notifications n ON n.channel_id = c.id
       GROUP BY c.id ORDER BY c.id`,

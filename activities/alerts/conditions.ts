@@ -51,7 +51,16 @@ export async function currentConditions(client: PoolClient): Promise<Condition[]
               (SELECT jsonb_build_object('status', l.status, 'errorClass', l.error_class, 'error', l.error_message,
                                          'finishedAt', l.finished_at, 'workflowId', l.workflow_id)
                  FROM ingestion_logs l WHERE l.dataset_version_id = v.id AND l.status IN ('success', 'no_change', 'failed')
-                ORDER BY l.started_at DESC LIMIT 1) AS last
+                ORDER BY l.started_at DESC LIMIT 1) AS last,
+              -- The latest refused snapshot; it stands until a check succeeds after it (a later failure of
+              -- another kind, or a half-open probe that loads nothing, does not clear it).
+              (SELECT jsonb_build_object('errorClass', l.error_class, 'error', l.error_message,
+                                         'finishedAt', l.finished_at, 'workflowId', l.workflow_id)
+                 FROM ingestion_logs l
+                WHERE l.dataset_version_id = v.id AND l.status = 'failed'
+                  AND l.error_class IN ('TooManyRejects', 'SuspiciousSnapshot')
+                  AND l.finished_at > coalesce(v.last_success_at, '-infinity'::timestamptz)
+                ORDER BY l.started_at DESC LIMIT 1) AS refused
          FROM dataset_versions v
          JOIN data_sources ds ON ds.id = v.data_source_id
          JOIN tedi_read.sources s ON s.version_id = v.id
@@ -78,21 +87,26 @@ export async function currentConditions(client: PoolClient): Promise<Condition[]
        FROM v WHERE freshness = 'overdue'
      UNION ALL
      SELECT 'snapshot_refused', id, name, '',
-            format('%s/%s: the last snapshot was refused (%s): %s', name, version, last->>'errorClass', last->>'error'),
-            jsonb_build_object('lastRun', last)
-       FROM v WHERE last->>'status' = 'failed' AND last->>'errorClass' IN ('TooManyRejects', 'SuspiciousSnapshot')`,
+            format('%s/%s: a snapshot was refused (%s): %s', name, version, refused->>'errorClass', refused->>'error'),
+            jsonb_build_object('refused', refused, 'lastRun', last)
+       FROM v WHERE refused IS NOT NULL`,
     [FAILURES_ALERT_THRESHOLD],
   );
   return rows.rows;
 }
 
+/** Revisions of one version looked at per evaluation: a backlog is worked off a few at a time. */
+const SERIES_REVISIONS_PER_EVALUATION = 5;
+
 /**
- * Series that appeared in or vanished from each revision not looked at yet (one pass over a version's
- * observations per new revision), as notices; then marks the revisions looked at.
+ * Series that appeared in or vanished from each revision not looked at yet, every one of them in order
+ * (two loads between evaluations are both told), one pass over the version's observations per revision;
+ * then marks the revisions looked at. The migration marks every revision that existed before alerts did,
+ * so a deployment does not tell old news.
  */
 export async function seriesNotices(client: PoolClient): Promise<Condition[]> {
-  const pending = await client.query<{ id: number; name: string; version: string; revision: number }>(
-    `SELECT v.id, ds.name, v.version, v.current_revision AS revision
+  const pending = await client.query<{ id: number; name: string; version: string; checked: number; current: number }>(
+    `SELECT v.id, ds.name, v.version, coalesce(c.revision, 0) AS checked, v.current_revision AS current
        FROM dataset_versions v
        JOIN data_sources ds ON ds.id = v.data_source_id
        LEFT JOIN alert_series_checks c ON c.dataset_version_id = v.id
@@ -100,45 +114,56 @@ export async function seriesNotices(client: PoolClient): Promise<Condition[]> {
   );
   const notices: Condition[] = [];
   for (const v of pending.rows) {
+    const last = Math.min(v.current, v.checked + SERIES_REVISIONS_PER_EVALUATION);
     // The first revision adds every series: nothing to tell. Later ones compare with the revision before.
-    if (v.revision > 1) {
-      const changed = await client.query<{ added: string[]; vanished: string[]; n_added: number; n_vanished: number }>(
-        `WITH live AS (
-           SELECT o.series_id,
-                  bool_or(o.valid_from <= $2 - 1 AND (o.valid_to IS NULL OR o.valid_to > $2 - 1)) AS before,
-                  bool_or(o.valid_from <= $2 AND (o.valid_to IS NULL OR o.valid_to > $2)) AS after
-             FROM observations o
-            WHERE o.dataset_version_id = $1 AND (o.valid_to IS NULL OR o.valid_to >= $2)
-            GROUP BY o.series_id)
-         SELECT (array_agg(s.series_key ORDER BY s.series_key) FILTER (WHERE after AND NOT before))[1:$3] AS added,
-                (array_agg(s.series_key ORDER BY s.series_key) FILTER (WHERE before AND NOT after))[1:$3] AS vanished,
-                count(*) FILTER (WHERE after AND NOT before)::int AS n_added,
-                count(*) FILTER (WHERE before AND NOT after)::int AS n_vanished
-           FROM live JOIN series s ON s.id = live.series_id`,
-        [v.id, v.revision, LISTED_SERIES],
-      );
-      const c = changed.rows[0];
-      for (const [kind, count, keys, verb] of [
-        ['series_added', c?.n_added ?? 0, c?.added ?? [], 'appeared'],
-        ['series_vanished', c?.n_vanished ?? 0, c?.vanished ?? [], 'vanished'],
-      ] as const) {
-        if (count === 0) continue;
-        const listed = keys.join(', ') + (count > keys.length ? `, … (${count - keys.length} more)` : '');
-        notices.push({
-          kind,
-          datasetVersionId: v.id,
-          sourceName: v.name,
-          subject: `r${v.revision}`,
-          summary: `${v.name}/${v.version}: ${count} series ${verb} in revision ${v.revision}: ${listed}`,
-          details: { revision: v.revision, count, series: keys },
-        });
-      }
+    for (let revision = Math.max(v.checked + 1, 2); revision <= last; revision++) {
+      notices.push(...(await seriesChangesOf(client, v, revision)));
     }
     await client.query(
       `INSERT INTO alert_series_checks (dataset_version_id, revision) VALUES ($1, $2)
        ON CONFLICT (dataset_version_id) DO UPDATE SET revision = EXCLUDED.revision`,
-      [v.id, v.revision],
+      [v.id, last],
     );
+  }
+  return notices;
+}
+
+async function seriesChangesOf(
+  client: PoolClient,
+  v: { id: number; name: string; version: string },
+  revision: number,
+): Promise<Condition[]> {
+  const changed = await client.query<{ added: string[]; vanished: string[]; n_added: number; n_vanished: number }>(
+    `WITH live AS (
+       SELECT o.series_id,
+              bool_or(o.valid_from <= $2 - 1 AND (o.valid_to IS NULL OR o.valid_to > $2 - 1)) AS before,
+              bool_or(o.valid_from <= $2 AND (o.valid_to IS NULL OR o.valid_to > $2)) AS after
+         FROM observations o
+        WHERE o.dataset_version_id = $1 AND o.valid_from <= $2 AND (o.valid_to IS NULL OR o.valid_to >= $2)
+        GROUP BY o.series_id)
+     SELECT (array_agg(s.series_key ORDER BY s.series_key) FILTER (WHERE after AND NOT before))[1:$3] AS added,
+            (array_agg(s.series_key ORDER BY s.series_key) FILTER (WHERE before AND NOT after))[1:$3] AS vanished,
+            count(*) FILTER (WHERE after AND NOT before)::int AS n_added,
+            count(*) FILTER (WHERE before AND NOT after)::int AS n_vanished
+       FROM live JOIN series s ON s.id = live.series_id`,
+    [v.id, revision, LISTED_SERIES],
+  );
+  const c = changed.rows[0];
+  const notices: Condition[] = [];
+  for (const [kind, count, keys, verb] of [
+    ['series_added', c?.n_added ?? 0, c?.added ?? [], 'appeared'],
+    ['series_vanished', c?.n_vanished ?? 0, c?.vanished ?? [], 'vanished'],
+  ] as const) {
+    if (count === 0) continue;
+    const listed = keys.join(', ') + (count > keys.length ? `, … (${count - keys.length} more)` : '');
+    notices.push({
+      kind,
+      datasetVersionId: v.id,
+      sourceName: v.name,
+      subject: `r${revision}`,
+      summary: `${v.name}/${v.version}: ${count} series ${verb} in revision ${revision}: ${listed}`,
+      details: { revision, count, series: keys },
+    });
   }
   return notices;
 }

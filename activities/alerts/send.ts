@@ -8,7 +8,7 @@ import nodemailer from 'nodemailer';
 import { FailureType } from '../../lib/failures';
 import { redactUrlsInText } from '../../lib/redact';
 import { decryptSecret } from '../../lib/secrets';
-import { WEBHOOK_RETRY } from '../../lib/webhook-policy';
+import { WEBHOOK_RETRY, WEBHOOK_TIMEOUT_MS } from '../../lib/webhook-policy';
 import { delivered, failureOf, postJson, receiverName } from '../delivery/http-post';
 import type { ActivityDeps } from '../deps';
 import { SIGNATURE_HEADER, signWebhook } from '../feed/signature';
@@ -99,8 +99,15 @@ export function sendActivities(deps: ActivityDeps, options: { from?: string } = 
       const text = alertText(n);
       let error: string | null = null;
       if (n.channel_kind === 'email') {
+        // Every SMTP phase bounded by the receivers' limit, so an attempt never outlives its activity (a
+        // tarpitting server would otherwise get the mail twice: from the timed-out attempt and the next).
+        const transport = nodemailer.createTransport({
+          url: secret,
+          connectionTimeout: WEBHOOK_TIMEOUT_MS,
+          greetingTimeout: WEBHOOK_TIMEOUT_MS,
+          socketTimeout: WEBHOOK_TIMEOUT_MS,
+        } as Parameters<typeof nodemailer.createTransport>[0]);
         try {
-          const transport = nodemailer.createTransport(secret);
           await transport.sendMail({
             from: options.from ?? DEFAULT_ALERT_FROM,
             to: n.target,
@@ -108,10 +115,11 @@ export function sendActivities(deps: ActivityDeps, options: { from?: string } = 
             text: text.body,
             headers: { 'X-Tedi-Incident': n.incident_id, 'X-Tedi-Alert': `${n.kind}.${n.transition}` },
           });
-          transport.close();
         } catch (err) {
           // The SMTP server's own reply (e.g. "535 Authentication failed"), URLs' passwords masked.
           error = `SMTP: ${redactUrlsInText((err as Error).message).replaceAll(secret, '***')}`;
+        } finally {
+          transport.close();
         }
       } else {
         const body =

@@ -27,6 +27,30 @@ export function failureOf(o: PostOutcome): string {
   return o.error ?? `answered ${o.status}${o.text ? `: ${o.text}` : ''}`;
 }
 
+/** How much of an answer is read: enough to explain a refusal, never a receiver's whole body. */
+const ANSWER_BYTES = 1024;
+
+/** The first `limit` bytes of a body as text; the rest is never read (the stream is cancelled). */
+async function firstBytes(response: Response, limit: number): Promise<string> {
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < limit) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.byteLength;
+    }
+  } catch {
+    // An answer cut short still says what it said so far.
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+  return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
+}
+
 export async function postJson(url: string, body: string, headers: Record<string, string>): Promise<PostOutcome> {
   const started = Date.now();
   try {
@@ -37,8 +61,7 @@ export async function postJson(url: string, body: string, headers: Record<string
       redirect: 'manual',
       signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
     });
-    // The body is not needed; reading a little of it frees the connection and explains a refusal.
-    const text = (await response.text().catch(() => '')).slice(0, 200).replace(/\s+/g, ' ').trim();
+    const text = (await firstBytes(response, ANSWER_BYTES)).slice(0, 200).replace(/\s+/g, ' ').trim();
     return { ms: Date.now() - started, status: response.status, text, error: null };
   } catch (err) {
     const e = err as Error & { cause?: { code?: string } };

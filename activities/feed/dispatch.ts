@@ -11,10 +11,13 @@ import { CHANGE_CHANNEL } from './outbox';
 async function createDeliveries(client: PoolClient): Promise<number> {
   // Events commit in id order (outbox.ts), so every event up to the newest visible one is committed:
   // advancing each subscription's mark to it skips none.
-  const newest = await client.query<{ id: string }>('SELECT COALESCE(max(id), 0)::text AS id FROM change_events');
-  const through = newest.rows[0]?.id ?? '0';
-  await client.query('BEGIN');
+  // One snapshot for the whole step: a subscription created while it runs is either seen by both the INSERT
+  // and the UPDATE or by neither (under READ COMMITTED the UPDATE alone could see it, advance its mark past
+  // an event the INSERT did not deliver to it, and that event would be lost for it).
+  await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
   try {
+    const newest = await client.query<{ id: string }>('SELECT COALESCE(max(id), 0)::text AS id FROM change_events');
+    const through = newest.rows[0]?.id ?? '0';
     const made = await client.query(
       `INSERT INTO webhook_deliveries (subscription_id, event_id)
        SELECT s.id, e.id
@@ -58,20 +61,43 @@ async function unstartedDeliveries(client: PoolClient, limit: number): Promise<D
   return rows.rows;
 }
 
-/** Resolves on the first notification, after `ms`, or when the activity is cancelled. */
-function notified(client: PoolClient, ms: number): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      clearInterval(beat);
-      client.removeListener('notification', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    const beat = setInterval(() => heartbeat(), 5_000);
-    client.on('notification', done);
-    Context.current().cancelled.catch(done);
+/**
+ * What a listening connection has heard, from the moment it is attached (right after LISTEN): so a
+ * notification that arrives while the claim is still reading is not missed, and a connection the server
+ * drops (a restart, pg_terminate_backend) fails the claim instead of crashing the worker (a checked-out
+ * client has no pool error listener, and an unhandled 'error' event would end the process).
+ */
+function listening(client: PoolClient) {
+  let heard = false;
+  let broken: Error | null = null;
+  let wake: () => void = () => undefined;
+  client.on('notification', () => {
+    heard = true;
+    wake();
   });
+  client.on('error', (err) => {
+    broken = err;
+    wake();
+  });
+  return {
+    /** Resolves at a notification (heard since attachment counts), after `ms`, or on cancellation. */
+    until(ms: number): Promise<void> {
+      if (heard) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        const done = () => {
+          clearTimeout(timer);
+          clearInterval(beat);
+          wake = () => undefined;
+          if (broken) reject(broken);
+          else resolve();
+        };
+        wake = done;
+        const timer = setTimeout(done, ms);
+        const beat = setInterval(() => heartbeat(), 5_000);
+        Context.current().cancelled.catch(done);
+      });
+    },
+  };
 }
 
 export function dispatchActivities(deps: ActivityDeps) {
@@ -85,11 +111,12 @@ export function dispatchActivities(deps: ActivityDeps) {
       const client = await deps.db.pool.connect();
       try {
         // Listening before looking: an event committed between the look and the wait still wakes us.
+        const heard = listening(client);
         await client.query(`LISTEN ${CHANGE_CHANNEL}`);
         await createDeliveries(client);
         let ids = await unstartedDeliveries(client, input.limit);
         if (ids.length === 0 && input.waitMs > 0) {
-          await notified(client, Math.min(input.waitMs, activityInfo().startToCloseTimeoutMs - 5_000));
+          await heard.until(Math.min(input.waitMs, activityInfo().startToCloseTimeoutMs - 5_000));
           await createDeliveries(client);
           ids = await unstartedDeliveries(client, input.limit);
         }

@@ -146,6 +146,11 @@ test('GET /v1/events: a JSON page of events after `after`, oldest first, filtera
   const empty = await json(await fetch(`${api.url}/v1/events?after=${all.next}`));
   assert.deepEqual(empty, { events: [], next: all.next });
 
+  const badResume = await fetch(`${api.url}/v1/events`, {
+    headers: { accept: 'text/event-stream', 'last-event-id': 'abc' },
+  });
+  assert.equal(badResume.status, 400);
+  assert.equal((await json(badResume)).parameter, 'Last-Event-ID');
   for (const [query, parameter] of [
     ['after=-1', 'after'],
     ['after=abc', 'after'],

@@ -166,22 +166,42 @@ test(`failed checks in a row alert from ${FAILURES_ALERT_THRESHOLD} (not 2) whil
   ]);
 });
 
-test('a refused snapshot alerts until a later check succeeds', async () => {
+test('a refused snapshot alerts until a check succeeds after it; a later failure of another kind does not clear it', async () => {
   const refused = await since(async () => {
     await db.pool.query(
       `INSERT INTO ingestion_logs (dataset_version_id, status, started_at, finished_at, error_class, error_message, workflow_id, run_id)
-       VALUES ($1, 'failed', now(), now(), 'SuspiciousSnapshot', 'would remove 40% of the current rows (limit 20%)', 'w2', 'r2')`,
+       VALUES ($1, 'failed', now() + interval '1 second', now() + interval '1 second', 'SuspiciousSnapshot',
+               'would remove 40% of the current rows (limit 20%)', 'w2', 'r2')`,
       [alpha],
     );
     await evaluateAlerts(db.pool);
   });
   assert.deepEqual(refused, [['all', 'snapshot_refused', 'alert_alpha', 'opened']]);
-  const cleared = await since(async () => {
+  const [incident] = await listIncidents(db.pool, { open: true });
+  assert.equal(
+    incident?.summary,
+    'alert_alpha/current: a snapshot was refused (SuspiciousSnapshot): would remove 40% of the current rows (limit 20%)',
+  );
+  // The source is down at the next check: the refused snapshot is still the last word on the data.
+  const down = await since(async () => {
     await db.pool.query(
-      `INSERT INTO ingestion_logs (dataset_version_id, status, started_at, finished_at, workflow_id, run_id)
-       VALUES ($1, 'no_change', now() + interval '1 second', now(), 'w3', 'r3')`,
+      `INSERT INTO ingestion_logs (dataset_version_id, status, started_at, finished_at, error_class, error_message, workflow_id, run_id)
+       VALUES ($1, 'failed', now() + interval '2 seconds', now() + interval '2 seconds', 'SourceUnavailable', 'down', 'w3', 'r3')`,
       [alpha],
     );
+    await evaluateAlerts(db.pool);
+  });
+  assert.deepEqual(down, []);
+  const cleared = await since(async () => {
+    // A successful check records its success time (activities/ingestion/audit-log.ts).
+    await db.pool.query(
+      `INSERT INTO ingestion_logs (dataset_version_id, status, started_at, finished_at, workflow_id, run_id)
+       VALUES ($1, 'no_change', now() + interval '3 seconds', now() + interval '3 seconds', 'w4', 'r4')`,
+      [alpha],
+    );
+    await db.pool.query("UPDATE dataset_versions SET last_success_at = now() + interval '3 seconds' WHERE id = $1", [
+      alpha,
+    ]);
     await evaluateAlerts(db.pool);
   });
   assert.deepEqual(cleared, [['all', 'snapshot_refused', 'alert_alpha', 'resolved']]);
@@ -240,4 +260,19 @@ test('series that appear or vanish in a revision are one-off notices, told once'
     await evaluateAlerts(db.pool);
   });
   assert.deepEqual(values, []);
+  // Two revisions between evaluations: each is told, in order.
+  const both = await since(async () => {
+    await loadRevision(db, tmp, beta, 'b4', [row('S1', '9'), row('S3', '3')], new Date());
+    await loadRevision(db, tmp, beta, 'b5', [row('S1', '9'), row('S3', '3'), row('S5', '5')], new Date());
+    await evaluateAlerts(db.pool);
+  });
+  assert.deepEqual(both, [
+    ['all', 'series_vanished', 'alert_beta', 'opened'],
+    ['all', 'series_added', 'alert_beta', 'opened'],
+  ]);
+  const told = (await listIncidents(db.pool)).filter((i) => i.subject === 'r4' || i.subject === 'r5');
+  assert.deepEqual(told.map((i) => i.summary).sort(), [
+    'alert_beta/current: 1 series appeared in revision 5: S5',
+    'alert_beta/current: 1 series vanished in revision 4: S4',
+  ]);
 });

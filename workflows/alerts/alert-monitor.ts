@@ -5,6 +5,7 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
   continueAsNew,
+  log,
   ParentClosePolicy,
   proxyActivities,
   sleep,
@@ -12,7 +13,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
-import { bookkeeping } from '../activity-options';
+import { singletonBookkeeping } from '../activity-options';
 import { alertNotificationId } from '../ids';
 import { deliverAlert } from './deliver-alert';
 
@@ -21,12 +22,13 @@ export const ALERT_EVALUATION_INTERVAL_MS = 60_000;
 /** Rounds per run before handing over to a fresh run (history stays small). */
 const ROUNDS_PER_RUN = 300;
 
-const { evaluateAlerts, markAlertsStarted } = proxyActivities<Activities>(bookkeeping);
+const { evaluateAlerts, markAlertsStarted } = proxyActivities<Activities>(singletonBookkeeping);
 
 export async function alertMonitor(input: { intervalMs?: number } = {}): Promise<void> {
   const interval = input.intervalMs ?? ALERT_EVALUATION_INTERVAL_MS;
   for (let round = 0; round < ROUNDS_PER_RUN && !workflowInfo().continueAsNewSuggested; round++) {
     const { toSend } = await evaluateAlerts({ limit: 100 });
+    const started = new Set(toSend.map((n) => n.notificationId));
     await Promise.all(
       toSend.map(async (n) => {
         try {
@@ -37,11 +39,17 @@ export async function alertMonitor(input: { intervalMs?: number } = {}): Promise
             memo: { channel: n.channel, kind: n.kind, source: n.source, transition: n.transition },
           });
         } catch (err) {
-          if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+          // Already running: an earlier round started it. Anything else: left unstarted, claimed next round.
+          if (err instanceof WorkflowExecutionAlreadyStartedError) return;
+          log.warn('alert delivery not started; retried next round', {
+            notification: n.notificationId,
+            error: String(err),
+          });
+          started.delete(n.notificationId);
         }
       }),
     );
-    if (toSend.length) await markAlertsStarted({ notificationIds: toSend.map((n) => n.notificationId) });
+    if (started.size) await markAlertsStarted({ notificationIds: [...started] });
     // A full batch: more are waiting, go round at once.
     if (toSend.length < 100) await sleep(interval);
   }

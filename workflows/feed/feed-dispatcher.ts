@@ -4,9 +4,9 @@
 // commit. Deliveries outlive the dispatcher's runs (ParentClosePolicy.ABANDON); a delivery claimed but not
 // started when a run ends is claimed again by the next, and its workflow id makes a second start a no-op.
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { continueAsNew, ParentClosePolicy, proxyActivities, startChild, workflowInfo } from '@temporalio/workflow';
+import { continueAsNew, log, ParentClosePolicy, proxyActivities, startChild, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
-import { bookkeeping } from '../activity-options';
+import { singletonBookkeeping } from '../activity-options';
 import { webhookDeliveryId } from '../ids';
 import { deliverWebhook } from './deliver-webhook';
 
@@ -22,12 +22,13 @@ const { claimDeliveries } = proxyActivities<Activities>({
   heartbeatTimeout: '20 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
 });
-const { markDeliveriesStarted } = proxyActivities<Activities>(bookkeeping);
+const { markDeliveriesStarted } = proxyActivities<Activities>(singletonBookkeeping);
 
 export async function feedDispatcher(): Promise<void> {
   for (let round = 0; round < ROUNDS_PER_RUN && !workflowInfo().continueAsNewSuggested; round++) {
     const due = await claimDeliveries({ waitMs: CLAIM_WAIT_MS, limit: CLAIM_LIMIT });
     if (due.length === 0) continue;
+    const started = new Set(due.map((d) => d.deliveryId));
     await Promise.all(
       due.map(async (delivery) => {
         try {
@@ -39,11 +40,17 @@ export async function feedDispatcher(): Promise<void> {
           });
         } catch (err) {
           // Already running: a redelivery raced its previous attempt, or an earlier run started it.
-          if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+          if (err instanceof WorkflowExecutionAlreadyStartedError) return;
+          // Anything else: left unstarted, claimed again next round.
+          log.warn('webhook delivery not started; retried next round', {
+            delivery: delivery.deliveryId,
+            error: String(err),
+          });
+          started.delete(delivery.deliveryId);
         }
       }),
     );
-    await markDeliveriesStarted({ deliveryIds: due.map((d) => d.deliveryId) });
+    if (started.size) await markDeliveriesStarted({ deliveryIds: [...started] });
   }
   await continueAsNew<typeof feedDispatcher>();
 }

@@ -83,3 +83,7 @@ ALTER TABLE "alert_series_checks" ADD CONSTRAINT "alert_series_checks_dataset_ve
 -- Hand-managed (scripts/check-drift.ts HAND_MANAGED_STATEMENTS): at most one open incident per condition,
 -- so the evaluator's "open it unless it is open" is one INSERT ... ON CONFLICT DO NOTHING.
 CREATE UNIQUE INDEX "incidents_open_key" ON "incidents"("kind", "dataset_version_id", "subject") WHERE "resolved_at" IS NULL;
+
+-- Revisions that existed before alerts did are old news: their series changes are never told.
+INSERT INTO "alert_series_checks" ("dataset_version_id", "revision")
+SELECT "id", "current_revision" FROM "dataset_versions" WHERE "current_revision" > 0;
