@@ -143,6 +143,6 @@ function lastApplied(value: unknown): Owned | null {
 }
 
 /** A connector whose spec declares its probe cheap is probed at every master tick (sources/kit/types.ts). */
-function probesEveryTick(connector: string): boolean {
+export function probesEveryTick(connector: string): boolean {
   return connectorNames().includes(connector) && getConnector(connector).cheapProbe === true;
 }

@@ -13,7 +13,9 @@ import { WB_SOURCES } from './harness';
  */
 export async function seedFanout(h: Harness, opts: { total: number; due: number; asOf: string }): Promise<number[]> {
   const { pool } = h.db;
-  await pool.query(`UPDATE data_sources SET is_active = (connector = 'world-bank')`);
+  // The World Bank's probe is cheap, so its versions are due at every tick; the fan-out is about versions
+  // due by their schedule, so these are scheduled like any other source here.
+  await pool.query(`UPDATE data_sources SET is_active = (connector = 'world-bank'), probe_every_tick = false`);
   await pool.query(`UPDATE dataset_versions SET next_check_at = $1::timestamptz + interval '1 day'`, [opts.asOf]);
   const { rows: datasets } = await pool.query<{ dataset_id: number; data_source_id: number }>(
     `SELECT d.id AS dataset_id, d.data_source_id FROM datasets d JOIN data_sources s ON s.id = d.data_source_id

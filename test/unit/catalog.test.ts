@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
+import { probesEveryTick } from '../../catalog/apply';
 import { CatalogError, type CatalogSettings, catalog, catalogSettings, loadCatalog } from '../../catalog/load';
 import { ConfigError, loadConfig } from '../../lib/config';
 import { type Database, openDatabase } from '../../lib/db';
@@ -98,9 +99,22 @@ function upgraded(snapshot: typeof old) {
   const connector = new Map(snapshot.data_sources.map((s) => [s.name, s.connector]));
   const without = (row: Row, column: string) => Object.fromEntries(Object.entries(row).filter(([k]) => k !== column));
   return {
-    data_sources: snapshot.data_sources.map((s) => without(s, 'source_type')),
+    // 20261204100000_breaker_timing: sources whose connector's probe is cheap are probed at every tick.
+    data_sources: snapshot.data_sources.map((s) => ({
+      ...without(s, 'source_type'),
+      probe_every_tick: probesEveryTick(s.connector),
+    })),
     data_source_configs: snapshot.data_source_configs.map((c) => {
-      const row: Row = { ...c, api_key_in: 'header', api_key_param: null, bearer_login_url: null };
+      const row: Row = {
+        ...c,
+        api_key_in: 'header',
+        api_key_param: null,
+        bearer_login_url: null,
+        // 20261204100000_breaker_timing: the half-open cool-down and the probe interval's bounds, defaults.
+        breaker_cooldown_minutes: 360,
+        probe_interval_min_hours: 24,
+        probe_interval_max_hours: 720,
+      };
       const kind = connector.get(c.source);
       if (kind === 'un_comtrade')
         Object.assign(row, { auth_type: 'api_key', api_key_param: 'Ocp-Apim-Subscription-Key' });
@@ -110,7 +124,12 @@ function upgraded(snapshot: typeof old) {
       return row;
     }),
     datasets: snapshot.datasets.map((d) => without(d, 'description')),
-    dataset_versions: snapshot.dataset_versions,
+    // 20261204100000_breaker_timing: no half-open probe yet, and no reliability before any history.
+    dataset_versions: snapshot.dataset_versions.map((v) => ({
+      ...v,
+      breaker_probed_at: null,
+      source_reliability_score: null,
+    })),
   };
 }
 
