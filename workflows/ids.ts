@@ -24,14 +24,19 @@ export const OPERATOR_WORKFLOW_ID = 'tedi-operator';
 
 export const FEED_DISPATCHER_ID = 'tedi-feed-dispatcher';
 
-/** One webhook delivery: who receives which revision; the trailing delivery id keeps it unique. */
+/**
+ * One webhook delivery: who receives which revision; the delivery id keeps it unique, and a redelivery
+ * (`tedi redeliver`) is a run of its own.
+ */
 export function webhookDeliveryId(d: {
   subscription: string;
   source: string;
   revision: number;
   deliveryId: string;
+  redeliveries?: number;
 }): string {
-  return `webhook-${d.subscription}-${d.source}-r${d.revision}-d${d.deliveryId}`;
+  const again = d.redeliveries ? `-redelivery${d.redeliveries}` : '';
+  return `webhook-${d.subscription}-${d.source}-r${d.revision}-d${d.deliveryId}${again}`;
 }
 
 export const ALERT_MONITOR_ID = 'tedi-alerts';

@@ -137,11 +137,13 @@ export function deliveryActivities(deps: ActivityDeps) {
      * Records a delivery that ended without success for a reason its attempts did not log (e.g. an attempt
      * that ran past its time limit). A delivered one stays delivered.
      */
-    async finishFailedDelivery(input: { deliveryId: string; reason: string }): Promise<void> {
+    async finishFailedDelivery(input: { deliveryId: string; reason: string; generation?: number }): Promise<void> {
+      // Only the run of the current generation: an older run ending after `tedi redeliver` queued the
+      // delivery again must not mark the new queuing failed.
       await pool.query(
         `UPDATE webhook_deliveries SET status = 'failed', last_error = COALESCE(last_error, $2)
-          WHERE id = $1 AND status = 'pending'`,
-        [input.deliveryId, input.reason],
+          WHERE id = $1 AND status = 'pending' AND redeliveries = $3`,
+        [input.deliveryId, input.reason, input.generation ?? 0],
       );
     },
   };

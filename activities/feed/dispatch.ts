@@ -46,11 +46,13 @@ export interface DeliveryToStart {
   subscription: string;
   source: string;
   revision: number;
+  /** Times it was queued again by an operator: a new generation, a new workflow. */
+  redeliveries: number;
 }
 
 async function unstartedDeliveries(client: PoolClient, limit: number): Promise<DeliveryToStart[]> {
   const rows = await client.query<DeliveryToStart>(
-    `SELECT d.id::text AS "deliveryId", s.name AS subscription, e.source_name AS source, e.revision
+    `SELECT d.id::text AS "deliveryId", s.name AS subscription, e.source_name AS source, e.revision, d.redeliveries
        FROM webhook_deliveries d
        JOIN webhook_subscriptions s ON s.id = d.subscription_id
        JOIN change_events e ON e.id = d.event_id

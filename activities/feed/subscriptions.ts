@@ -216,7 +216,8 @@ export async function listDeliveries(
 /** Puts a failed delivery back in the queue: the dispatcher starts a new delivery workflow for it. */
 export async function redeliver(pool: Pool, deliveryId: string): Promise<void> {
   const updated = await pool.query(
-    `UPDATE webhook_deliveries d SET status = 'pending', started_at = NULL, attempts = 0, last_error = NULL
+    `UPDATE webhook_deliveries d SET status = 'pending', started_at = NULL, attempts = 0, last_error = NULL,
+                                  redeliveries = d.redeliveries + 1
        FROM webhook_subscriptions s
       WHERE d.id = $1::bigint AND s.id = d.subscription_id AND s.active AND d.status = 'failed'
       RETURNING d.id`,

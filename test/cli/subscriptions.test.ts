@@ -6,8 +6,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { deliveryActivities } from '../../activities/feed/delivery';
 import { type Database, openDatabase } from '../../lib/db';
 import { decryptSecret } from '../../lib/secrets';
+import { webhookDeliveryId } from '../../workflows/ids';
 import { runTedi, tediOk } from '../helpers/cli';
 import { startTestDatabase, type TestDatabase } from '../helpers/database';
 import { TEST_SECRET_KEY } from '../helpers/harness';
@@ -97,8 +99,19 @@ test('deliveries shows each attempt; redeliver queues a failed one again; unsubs
 
   const again = await tediOk(['redeliver', id], { env: env() });
   assert.match(again.stdout, /queued again/);
-  const row = await db.pool.query('SELECT status, started_at, attempts FROM webhook_deliveries WHERE id = $1', [id]);
-  assert.deepEqual(row.rows[0], { status: 'pending', started_at: null, attempts: 0 });
+  const row = await db.pool.query(
+    'SELECT status, started_at, attempts, redeliveries FROM webhook_deliveries WHERE id = $1',
+    [id],
+  );
+  assert.deepEqual(row.rows[0], { status: 'pending', started_at: null, attempts: 0, redeliveries: 1 });
+  // The redelivery is a run of its own (a new workflow id), and the old run ending late cannot mark it failed.
+  const names = { subscription: 'dash', source: 'subs_alpha', revision: 1, deliveryId: id };
+  assert.equal(webhookDeliveryId(names), `webhook-dash-subs_alpha-r1-d${id}`);
+  assert.equal(webhookDeliveryId({ ...names, redeliveries: 1 }), `webhook-dash-subs_alpha-r1-d${id}-redelivery1`);
+  const { finishFailedDelivery } = deliveryActivities({ db, secretKey: TEST_SECRET_KEY });
+  await finishFailedDelivery({ deliveryId: id, reason: 'the first run ends late', generation: 0 });
+  const still = await db.pool.query('SELECT status FROM webhook_deliveries WHERE id = $1', [id]);
+  assert.equal(still.rows[0].status, 'pending');
   const twice = await runTedi(['redeliver', id], { env: env() });
   assert.equal(twice.code, 2, 'a delivery that is not failed cannot be redelivered');
   assert.match(twice.stderr, /no failed delivery/);

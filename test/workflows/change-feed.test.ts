@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { verifyWebhookSignature } from '../../activities/feed/signature';
-import { createSubscription, listDeliveries } from '../../activities/feed/subscriptions';
+import { createSubscription, listDeliveries, redeliver } from '../../activities/feed/subscriptions';
 import { ensureFeedDispatcher } from '../../operations/temporal/feed';
 import { FEED_DISPATCHER_ID } from '../../workflows/ids';
 import { type Harness, startHarness, TEST_SECRET_KEY } from '../helpers/harness';
@@ -139,4 +139,28 @@ test('events committed while the dispatcher is not running are delivered when it
   await ensureFeedDispatcher(h.env.client);
   const post = await waitFor('the POST once the dispatcher is back', async () => late.received[0], WITHIN_A_MINUTE_MS);
   assert.equal(JSON.parse(post.body).data.revision, result.revision);
+});
+
+test('a failed delivery queued again with redeliver is sent by a run of its own', async () => {
+  const again = await receiver();
+  await createSubscription(h.db.pool, TEST_SECRET_KEY, {
+    url: again.url,
+    name: 'again',
+    sources: ['world_bank_agriculture'],
+  });
+  // A delivery of the agriculture event that gave up earlier (as a run that exhausted its attempts leaves it).
+  const made = await h.db.pool.query<{ id: string; revision: number }>(
+    `INSERT INTO webhook_deliveries (subscription_id, event_id, status, attempts, started_at, last_error)
+     SELECT s.id, e.id, 'failed', 12, now(), 'answered 500' FROM webhook_subscriptions s, change_events e
+      WHERE s.name = 'again' AND e.source_name = 'world_bank_agriculture' ORDER BY e.id LIMIT 1
+     RETURNING id::text, (SELECT revision FROM change_events WHERE id = event_id)`,
+  );
+  const { id, revision } = made.rows[0]!;
+  await redeliver(h.db.pool, id);
+  const post = await waitFor('the redelivered POST', async () => again.received[0], WITHIN_A_MINUTE_MS);
+  assert.equal(post.headers['tedi-delivery-id'], id);
+  const run = h.env.client.workflow.getHandle(`webhook-again-world_bank_agriculture-r${revision}-d${id}-redelivery1`);
+  assert.equal((await run.result()).status, 'delivered');
+  const [delivery] = await listDeliveries(h.db.pool, { subscription: 'again' });
+  assert.equal(delivery?.status, 'delivered');
 });

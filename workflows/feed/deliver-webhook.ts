@@ -14,11 +14,13 @@ const { finishFailedDelivery } = proxyActivities<Activities>(bookkeeping);
 
 export interface DeliverWebhookInput {
   deliveryId: string;
+  /** Which queuing of the delivery this run serves (webhook_deliveries.redeliveries); 0 = the first. */
+  generation?: number;
 }
 
 export async function deliverWebhook(input: DeliverWebhookInput): Promise<DeliveryResult> {
   return deliverOrRecord(
-    () => postWebhook(input),
-    (reason) => finishFailedDelivery({ deliveryId: input.deliveryId, reason }),
+    () => postWebhook({ deliveryId: input.deliveryId }),
+    (reason) => finishFailedDelivery({ deliveryId: input.deliveryId, reason, generation: input.generation ?? 0 }),
   );
 }

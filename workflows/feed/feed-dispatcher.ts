@@ -34,7 +34,7 @@ export async function feedDispatcher(): Promise<void> {
         try {
           await startChild(deliverWebhook, {
             workflowId: webhookDeliveryId(delivery),
-            args: [{ deliveryId: delivery.deliveryId }],
+            args: [{ deliveryId: delivery.deliveryId, generation: delivery.redeliveries }],
             parentClosePolicy: ParentClosePolicy.ABANDON,
             memo: { subscription: delivery.subscription, source: delivery.source, revision: delivery.revision },
           });

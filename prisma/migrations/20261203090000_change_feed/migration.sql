@@ -36,6 +36,7 @@ CREATE TABLE "webhook_deliveries" (
     "event_id" BIGINT NOT NULL,
     "status" "DeliveryStatus" NOT NULL DEFAULT 'pending',
     "attempts" INTEGER NOT NULL DEFAULT 0,
+    "redeliveries" INTEGER NOT NULL DEFAULT 0,
     "started_at" TIMESTAMPTZ(3),
     "last_attempt_at" TIMESTAMPTZ(3),
     "delivered_at" TIMESTAMPTZ(3),
