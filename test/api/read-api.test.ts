@@ -22,6 +22,7 @@ import { type RunningApi, startApi } from '../../api/server';
 import { type Database, openDatabase } from '../../lib/db';
 import { freePort } from '../../lib/infra/postgres';
 import type { ObservationRow as Row } from '../../sources/kit/types';
+import { indicatorRow, REV1, REV2, rev3, T1, T2, T3 } from '../fixtures/indicator-store';
 import { startTestDatabase, type TestDatabase } from '../helpers/database';
 import { catalogVersion, loadRevision } from '../helpers/store';
 
@@ -30,41 +31,9 @@ let database: TestDatabase;
 let db: Database;
 let api: RunningApi;
 
-const T1 = new Date('2026-01-10T00:00:00Z');
-const T2 = new Date('2026-02-10T00:00:00Z');
-const T3 = new Date('2026-03-10T00:00:00Z');
-
-const row = (
-  indicator: string,
-  country: string,
-  period: string,
-  value: string | null,
-  unit: string | null = 't',
-  attributes: Record<string, unknown> | null = { flag: 'A' },
-): Row => ({
-  seriesKey: `${indicator}|${country}`,
-  period,
-  value,
-  unit,
-  attributes,
-  dimensions: { indicator, country },
-});
-
-// Revision 1: four observations of three series.
-const REV1 = [
-  row('AG', 'BEN', '2000', '1'),
-  row('AG', 'BEN', '2001', '2'),
-  row('AG', 'TGO', '2000', '5'),
-  row('EM', 'BEN', '2000', '7', null, null),
-];
-// Revision 2: AG|BEN 2001 2 -> 3, AG|TGO 2000 removed.
-const REV2 = [row('AG', 'BEN', '2000', '1'), row('AG', 'BEN', '2001', '3'), row('EM', 'BEN', '2000', '7', null, null)];
-// Revision 3: AG|BEN 2000 gets flag E, EM|TGO 2000 added (a comma and a quote in its unit), EM|BEN removed.
-const REV3 = [
-  row('AG', 'BEN', '2000', '1', 't', { flag: 'E' }),
-  row('AG', 'BEN', '2001', '3'),
-  row('EM', 'TGO', '2000', '9', '%, "rate"', null),
-];
+const row = indicatorRow;
+// Revision 3's new unit has a comma and a quote, for the CSV.
+const REV3 = rev3('%, "rate"');
 
 const PAGED_SERIES = 40;
 const PAGED_PERIODS = 9;

@@ -10,7 +10,7 @@ import { after, before, test } from 'node:test';
 import { parse } from 'csv-parse/sync';
 import { csvField } from '../../activities/store/read';
 import { type Database, openDatabase } from '../../lib/db';
-import type { ObservationRow } from '../../sources/kit/types';
+import { indicatorRow } from '../fixtures/indicator-store';
 import { type CliRun, runTedi, tediOk } from '../helpers/cli';
 import { startTestDatabase, type TestDatabase } from '../helpers/database';
 import { catalogVersion, loadRevision } from '../helpers/store';
@@ -19,20 +19,14 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tedi-cli-data-'));
 let database: TestDatabase;
 let db: Database;
 
+/** An indicator × country row with the unit 't' (test/fixtures/indicator-store.ts). */
 const row = (
   indicator: string,
   country: string,
   period: string,
   value: string,
-  attributes: Record<string, unknown> | null = { flag: 'A' },
-): ObservationRow => ({
-  seriesKey: `${indicator}|${country}`,
-  period,
-  value,
-  unit: 't',
-  attributes,
-  dimensions: { indicator, country },
-});
+  attributes?: Record<string, unknown> | null,
+) => indicatorRow(indicator, country, period, value, 't', attributes);
 
 before(async () => {
   database = await startTestDatabase();

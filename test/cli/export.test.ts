@@ -12,6 +12,7 @@ import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'h
 import { type ObservationRow as ReadRow, streamObservations } from '../../activities/store/read';
 import { type Database, openDatabase } from '../../lib/db';
 import type { ObservationRow } from '../../sources/kit/types';
+import { indicatorRow } from '../fixtures/indicator-store';
 import { type CliRun, runTedi, tediOk } from '../helpers/cli';
 import { startTestDatabase, type TestDatabase } from '../helpers/database';
 import { probeArgs, readProbe } from '../helpers/heap-probe';
@@ -22,20 +23,14 @@ const BIG = 200_000;
 let database: TestDatabase;
 let db: Database;
 
+/** An indicator × country row with the unit 't' (test/fixtures/indicator-store.ts). */
 const row = (
   indicator: string,
   country: string,
   period: string,
   value: string,
-  attributes: Record<string, unknown> | null = { flag: 'A' },
-): ObservationRow => ({
-  seriesKey: `${indicator}|${country}`,
-  period,
-  value,
-  unit: 't',
-  attributes,
-  dimensions: { indicator, country },
-});
+  attributes?: Record<string, unknown> | null,
+) => indicatorRow(indicator, country, period, value, 't', attributes);
 
 before(async () => {
   database = await startTestDatabase();
