@@ -9,10 +9,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, beforeEach, test } from 'node:test';
 import { createAlertChannel, listIncidents } from '../../activities/alerts/channels';
-import { FAILURES_ALERT_THRESHOLD } from '../../activities/alerts/conditions';
+import { FAILURES_ALERT_THRESHOLD, LISTED_SERIES } from '../../activities/alerts/conditions';
 import { evaluateAlerts } from '../../activities/alerts/evaluate';
 import { type Database, openDatabase } from '../../lib/db';
 import type { ObservationRow } from '../../sources/kit/types';
+import { ALERT_EVALUATION_INTERVAL_MS } from '../../workflows/alerts/alert-monitor';
 import { startTestDatabase, type TestDatabase } from '../helpers/database';
 import { TEST_SECRET_KEY } from '../helpers/harness';
 import { catalogVersion, loadRevision } from '../helpers/store';
@@ -275,4 +276,20 @@ test('series that appear or vanish in a revision are one-off notices, told once'
     'alert_beta/current: 1 series appeared in revision 5: S5',
     'alert_beta/current: 1 series vanished in revision 4: S4',
   ]);
+});
+
+test(`a series notice lists the first ${LISTED_SERIES} keys and counts the rest; the monitor evaluates every minute`, async () => {
+  assert.equal(LISTED_SERIES, 20);
+  assert.equal(ALERT_EVALUATION_INTERVAL_MS, 60_000, 'README: the alert monitor evaluates every minute');
+  const many = await catalogVersion(db, 'alert_many');
+  await loadRevision(db, tmp, many, 'm1', [row('K00', '0')], new Date());
+  await evaluateAlerts(db.pool);
+  const keys = Array.from({ length: 22 }, (_, i) => `K${String(i + 1).padStart(2, '0')}`);
+  await loadRevision(db, tmp, many, 'm2', [row('K00', '0'), ...keys.map((k) => row(k, '1'))], new Date());
+  await evaluateAlerts(db.pool);
+  const notice = (await listIncidents(db.pool)).find((i) => i.source === 'alert_many' && i.kind === 'series_added');
+  assert.equal(
+    notice?.summary,
+    `alert_many/current: 22 series appeared in revision 2: ${keys.slice(0, 20).join(', ')}, … (2 more)`,
+  );
 });
