@@ -27,6 +27,15 @@ const EnvSchema = z.object({
     .default('http://localhost:8233')
     .describe('Temporal Web UI base URL the status page links runs into'),
   EMBEDDED_PG_PORT: port.default(54329),
+  TEDI_TEMPORAL: z
+    .enum(['dev', 'cluster'], {
+      error: 'must be dev (the Temporal dev server) or cluster (Temporal server on PostgreSQL)',
+    })
+    .default('dev')
+    .describe('what `npm start` runs on when TEMPORAL_ADDRESS is unset: the dev server, or the cluster mode'),
+  TEDI_CLUSTER_PG_PORT: port
+    .default(54330)
+    .describe("port of the cluster mode's embedded PostgreSQL that holds Temporal's own databases"),
   TEDI_DATA_DIR: z.string().min(1).default('.data'),
   TEDI_SECRET_KEY: z
     .string()

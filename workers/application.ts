@@ -78,8 +78,10 @@ export async function startApplication(config: AppConfig, opts: ApplicationOptio
     });
     // Catalog-wide gauges come from the process that runs the master scheduler (compose runs one).
     const monitor = queues.includes(SCHEDULER_QUEUE) ? startMonitor({ db, client }) : null;
-    // The change feed's dispatcher runs on the scheduler queue; whichever process serves it makes sure it runs.
+    // The long-lived workflows (operator console, change feed dispatcher, alert monitor) run on the
+    // scheduler queue; whichever process serves it makes sure they run, in every deployment shape.
     if (queues.includes(SCHEDULER_QUEUE)) {
+      await ensureOperatorConsole(client);
       await ensureFeedDispatcher(client);
       await ensureAlertMonitor(client);
     }
