@@ -11,6 +11,7 @@ import { type Document, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { type AppConfig, ConfigError } from '../lib/config';
 import type { PrismaClient } from '../lib/db';
+import { projectPath } from '../lib/paths';
 import { getConnector, scheduledWithoutFile } from '../sources';
 import { type ApplyResult, applyCatalog } from './apply';
 import {
@@ -26,7 +27,7 @@ export type { CatalogDataset, CatalogEntry } from './schema';
 export { DEFAULT_VERSION } from './schema';
 
 /** The catalog shipped with TEDI, used when TEDI_CATALOG_FILE is unset. */
-export const DEFAULT_CATALOG_FILE = path.join(__dirname, 'sources.yaml');
+export const DEFAULT_CATALOG_FILE = projectPath('catalog', 'sources.yaml');
 
 export interface CatalogSettings {
   /** `${TEDI_WORLD_BANK_BASE_URL}` in the file. */

@@ -10,6 +10,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Client, type DatabaseError } from 'pg';
+import { projectPath } from '../lib/paths';
 
 export interface MigrateOptions {
   /** Folder of `<name>/migration.sql` folders; default prisma/migrations next to this file. */
@@ -92,7 +93,7 @@ export function readMigrations(dir: string): LocalMigration[] {
 /** Applies every pending migration of `migrationsDir` to the database, in lexical order. */
 export async function applyMigrations(databaseUrl: string, opts: MigrateOptions = {}): Promise<MigrateResult> {
   const log = opts.log ?? (() => undefined);
-  const local = readMigrations(opts.migrationsDir ?? path.join(__dirname, 'migrations'));
+  const local = readMigrations(opts.migrationsDir ?? projectPath('prisma', 'migrations'));
   const client = new Client({ connectionString: databaseUrl });
   // A dropped connection must surface as the failing query's error, not crash the process.
   client.on('error', () => undefined);

@@ -15,9 +15,10 @@ import path from 'node:path';
 import { Client } from 'pg';
 import { loadConfig } from '../lib/config';
 import { freePort, type RunningDatabase, startEmbeddedPostgres } from '../lib/infra/postgres';
+import { PROJECT_ROOT } from '../lib/paths';
 import { prisma6Schema } from '../prisma/prisma6.config';
 
-const ROOT = path.resolve(__dirname, '..');
+const ROOT = PROJECT_ROOT;
 const MIGRATIONS_DIR = path.join(ROOT, 'prisma', 'migrations');
 const PRISMA6_CLI = path.join(ROOT, 'node_modules', 'prisma6', 'build', 'index.js');
 const PRISMA6_CONFIG = path.join(ROOT, 'prisma', 'prisma6.config.ts');

@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import puppeteer, { type Browser } from 'puppeteer-core';
+import { projectPath } from '../lib/paths';
 
 /** The chromium to drive: CHROMIUM_PATH, else Debian's; an error saying how to install it when neither is. */
 export function chromiumPath(): string {
@@ -73,7 +74,7 @@ async function main() {
     const res = await fetch(`${baseUrl}/v1/sources/${encodeURIComponent(source)}/series?limit=1`);
     series = res.ok ? ((await res.json()) as { series: { seriesKey: string }[] }).series[0]?.seriesKey : undefined;
   }
-  const files = await screenshotStatus({ baseUrl, source, series, outDir: path.join(__dirname, '..', 'docs') });
+  const files = await screenshotStatus({ baseUrl, source, series, outDir: projectPath('docs') });
   for (const f of files) console.log(`[tedi] wrote ${path.relative(process.cwd(), f)}`);
 }
 

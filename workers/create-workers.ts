@@ -7,6 +7,11 @@
 // the bundle and its source map, ~40 MB each: 5 queues, 5 threads). So the bundle is built in a
 // short-lived child process and loaded from its file, and the workers of one process share one workflow
 // thread (SHARED_WORKFLOW_THREADS) and one parsed copy of the bundle.
+//
+// Compiled code (npm run build, dist/) does not bundle at start: the build runs the same child-process
+// bundler once (scripts/build-workflow-bundle.ts) over dist/workflows, the very JavaScript it runs, and
+// writes dist/workflow-bundle.js beside it; workflowBundle() loads that file. From the TypeScript sources
+// (tsx) there is no such file, and each process bundles in a child as above.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -20,13 +25,27 @@ import { attemptFacts } from './attempt-facts';
 
 let bundle: Promise<WorkflowBundlePath> | undefined;
 
+/** Where `npm run build` writes the workflow bundle: beside the compiled workers/ (dist/workflow-bundle.js). */
+export const PREBUILT_BUNDLE = path.join(__dirname, '..', 'workflow-bundle.js');
+
+/** True when this module is the compiled JavaScript of dist/, not the TypeScript source run by tsx. */
+const RUNNING_COMPILED = path.extname(__filename) === '.js';
+
 /**
- * Bundles the workflow code once per process, in a child process (webpack's memory goes with it), into a
- * file that lives as long as this process; every worker (and every replay) loads it from there.
+ * The workflow bundle every worker (and every replay) of this process loads: the prebuilt one when running
+ * compiled code, otherwise bundled once per process, in a child process (webpack's memory goes with it),
+ * into a file that lives as long as this process.
  */
 export function workflowBundle(): Promise<WorkflowBundlePath> {
-  bundle ??= buildBundleInChild();
+  bundle ??= prebuiltOrChild();
   return bundle;
+}
+
+function prebuiltOrChild(): Promise<WorkflowBundlePath> {
+  if (!RUNNING_COMPILED) return buildBundleInChild();
+  if (fs.existsSync(PREBUILT_BUNDLE)) return Promise.resolve({ codePath: PREBUILT_BUNDLE });
+  console.warn(`[tedi] ${PREBUILT_BUNDLE} is missing (npm run build writes it): bundling the workflows at start`);
+  return buildBundleInChild();
 }
 
 // Plain JavaScript run by `node -e`: the child loads no tsx and nothing of TEDI but the bundler, which
@@ -46,15 +65,23 @@ async function buildBundleInChild(): Promise<WorkflowBundlePath> {
   const dir = await makeSpoolDir('workflows');
   process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
   const codePath = path.join(dir, 'workflow-bundle.js');
+  await writeWorkflowBundle(codePath);
+  return { codePath };
+}
+
+/**
+ * Bundles the workflows next to this module (`../workflows`: the TypeScript sources under tsx, dist/workflows
+ * when compiled) into `codePath`, in a child process. Also what the build uses for dist/workflow-bundle.js.
+ */
+export function writeWorkflowBundle(codePath: string): Promise<void> {
   const args = ['-e', BUNDLER_SCRIPT, require.resolve('@temporalio/worker'), require.resolve('../workflows'), codePath];
-  await new Promise<void>((resolve, reject) => {
+  return new Promise<void>((resolve, reject) => {
     execFile(process.execPath, args, { maxBuffer: 16 * 1024 * 1024 }, (err, _stdout, stderr) => {
       if (stderr.trim()) process.stderr.write(stderr);
       if (err) reject(new Error(`bundling the workflow code failed: ${stderr.trim() || err.message}`));
       else resolve();
     });
   });
-  return { codePath };
 }
 
 /**

@@ -3,10 +3,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { projectPath } from '../../lib/paths';
 
 // chart.js's package exports do not name the UMD file, so it is found beside the CommonJS entry point.
 const CHART_JS = path.join(path.dirname(require.resolve('chart.js')), 'chart.umd.js');
-const SERIES_CHART_JS = path.join(__dirname, 'assets', 'series-chart.js');
+const SERIES_CHART_JS = projectPath('api', 'status', 'assets', 'series-chart.js');
 
 export const CHART_JS_PATH = '/status/assets/chart.umd.js';
 export const SERIES_CHART_JS_PATH = '/status/assets/series-chart.js';

@@ -7,13 +7,13 @@
 // read through the query layer (activities/store/read.ts, status.ts), so the page shows what the tedi_read
 // contract says. The routes are a fastify plugin of their own (encapsulated): the view renderer and the
 // HTML error pages stay here and the JSON API keeps its JSON errors.
-import path from 'node:path';
 import fastifyView from '@fastify/view';
 import { Eta } from 'eta';
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import type { Pool } from 'pg';
 import { listRevisions, listSeries, listSources, ReadError, resolveVersion } from '../../activities/store/read';
 import { listRuns, revisionRuns, seriesVintages } from '../../activities/store/status';
+import { projectPath } from '../../lib/paths';
 import { registerAssets } from './assets';
 import {
   chartJson,
@@ -34,6 +34,8 @@ export interface StatusPageOptions {
   temporalNamespace?: string;
 }
 
+/** The Eta templates (read from the sources' folder, also when running from dist/). */
+const STATUS_VIEWS = projectPath('api', 'status', 'views');
 /** Series listed in the picker at once; a prefix narrows a longer list. */
 const PICKER_SERIES = 500;
 /** Runs shown on a source page. */
@@ -60,8 +62,8 @@ export async function statusPage(app: FastifyInstance, opts: StatusPageOptions):
   };
 
   await app.register(fastifyView, {
-    engine: { eta: new Eta({ views: path.join(__dirname, 'views'), cache: true }) },
-    templates: path.join(__dirname, 'views'),
+    engine: { eta: new Eta({ views: STATUS_VIEWS, cache: true }) },
+    templates: STATUS_VIEWS,
   });
   registerAssets(app);
 

@@ -5,9 +5,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { PROJECT_ROOT } from '../paths';
 import { SEARCH_ATTRIBUTES } from '../search-attributes';
 
-const ROOT = path.resolve(__dirname, '..', '..');
+const ROOT = PROJECT_ROOT;
 
 /** The `temporal` CLI: from .tools/paths.json (written by scripts/install-tools.sh). */
 export function temporalCliPath(): string {

@@ -52,7 +52,7 @@ export async function applyConfigChange(
 ): Promise<SettingChange[]> {
   if (update.changes.length === 0) return [];
   // Loaded on use, like the database client itself (context.ts): `--help` should not wait for it.
-  const { Prisma } = await import('../../generated/prisma/client');
+  const { Prisma } = await import('../../generated/prisma/client.js');
   const stored = (v: unknown) => audited(v) ?? Prisma.DbNull;
   await db.prisma.$transaction(async (tx) => {
     const source = {

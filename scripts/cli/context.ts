@@ -30,7 +30,7 @@ export async function openDatabaseOrExplain(config: AppConfig): Promise<Database
       `Cannot reach PostgreSQL at ${redactUrlsInText(url)}: ${START_HINT} or set DATABASE_URL.`,
     );
   }
-  const { openDatabase } = await import('../../lib/db');
+  const { openDatabase } = await import('../../lib/db.js');
   return openDatabase(url, { max: 2 });
 }
 
@@ -71,7 +71,7 @@ export async function withTemporal<T>(fn: (temporal: TemporalHandle, config: App
 
 export async function withRunning<T>(fn: (running: Running, config: AppConfig) => Promise<T>): Promise<T> {
   const config = loadConfig();
-  const { connectToRunning } = await import('../../lib/infra/running');
+  const { connectToRunning } = await import('../../lib/infra/running.js');
   const running = await connectToRunning(config);
   try {
     return await fn(running, config);

@@ -116,7 +116,7 @@ export function registerImport(program: Command): void {
     .action(async (source, fileOrUrl, opts) => {
       const args = importArgs({ ...opts, source, fileOrUrl });
       // Loaded on use: it brings the Temporal client (see context.ts).
-      const { runIngestion } = await import('./ingestion');
+      const { runIngestion } = await import('./ingestion.js');
       await withRunning(async (running) => {
         await findVersion(running.db, args.source, args.version);
         await runIngestion(

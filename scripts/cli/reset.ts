@@ -37,7 +37,7 @@ function target(args: z.output<typeof ResetArgs>): { all: true } | { all: false;
 
 /** Without Temporal: the same resets in the database, not recorded in the console's history. */
 async function resetInDatabase(db: Database, ids: Array<{ id: number; source: string; version: string }>) {
-  const { resetBreakerNow } = await import('../../activities/scheduling/breaker');
+  const { resetBreakerNow } = await import('../../activities/scheduling/breaker.js');
   const actions: OperatorAction[] = [];
   for (const v of ids) {
     const state = await resetBreakerNow(db, v.id);
@@ -81,7 +81,7 @@ export function registerReset(program: Command): void {
         let actions: OperatorAction[];
         const temporal = await probeTemporal(config);
         if (temporal.reachable) {
-          const { resetThroughConsole, resetAllThroughConsole } = await import('./operator-console');
+          const { resetThroughConsole, resetAllThroughConsole } = await import('./operator-console.js');
           const { client, connection } = await connectTemporalOrExplain(config);
           try {
             via = 'operator-console';
@@ -97,7 +97,7 @@ export function registerReset(program: Command): void {
               `this reset is not recorded in ${OPERATOR_WORKFLOW_ID}'s history.`,
           );
           via = 'database';
-          const { openBreakers } = await import('../../activities/scheduling/breaker');
+          const { openBreakers } = await import('../../activities/scheduling/breaker.js');
           const ids =
             !what.all && one
               ? [{ id: one.id, source: what.source, version: args.version }]

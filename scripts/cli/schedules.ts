@@ -22,7 +22,7 @@ const OVERLAP_POLICIES = [
 ] as const satisfies readonly ScheduleOverlapPolicy[];
 
 // Loaded on use: it brings the Temporal client (see context.ts).
-const scheduling = () => import('../../operations/temporal/schedules');
+const scheduling = () => import('../../operations/temporal/schedules.js');
 
 function settingsOf(config: AppConfig): ScheduleSettings {
   return {
@@ -136,7 +136,7 @@ export function registerSchedules(program: Command): void {
     .action(async (opts) => {
       const args = validateArgs(z.object({ json: jsonFlag }), opts);
       await withTemporal(async ({ client, connection }, config) => {
-        const { ensureSearchAttributes } = await import('../../operations/temporal/search-attributes-admin');
+        const { ensureSearchAttributes } = await import('../../operations/temporal/search-attributes-admin.js');
         await ensureSearchAttributes(connection, config.TEMPORAL_NAMESPACE);
         const outcomes = await (await scheduling()).ensureSchedules(client, settingsOf(config));
         const views = [];

@@ -55,11 +55,11 @@ function printChanges(
 async function setActive(name: string, active: boolean, json: boolean): Promise<void> {
   await withDatabase(async (db, config) => {
     const s = await findSource(db, name);
-    const { applyConfigChange, currentAuthor, describeChange } = await import('./config-changes');
+    const { applyConfigChange, currentAuthor, describeChange } = await import('./config-changes.js');
     if (s.isActive === active) return printChanges(s.name, [], json, describeChange);
     if (active) {
-      const { catalogEntries } = await import('./sources');
-      const { checkActivation } = await import('./source-settings');
+      const { catalogEntries } = await import('./sources.js');
+      const { checkActivation } = await import('./source-settings.js');
       checkActivation(s, (await catalogEntries(config)).get(s.name)?.implemented ?? true);
     }
     const changes = await applyConfigChange(
@@ -84,8 +84,8 @@ export function registerSourceSettings(sources: Command): void {
       const args = validateArgs(SetArgs, { ...opts, source, assignments }, ['source', 'assignments']);
       await withDatabase(async (db) => {
         const s = await findSource(db, args.source);
-        const { planSettings } = await import('./source-settings');
-        const { applyConfigChange, currentAuthor, describeChange } = await import('./config-changes');
+        const { planSettings } = await import('./source-settings.js');
+        const { applyConfigChange, currentAuthor, describeChange } = await import('./config-changes.js');
         const plan = planSettings(s, args.assignments);
         const changes = await applyConfigChange(db, s.id, plan, currentAuthor(process.argv.slice(2)));
         printChanges(s.name, changes, args.json, describeChange);

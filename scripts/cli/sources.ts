@@ -28,7 +28,7 @@ import { VERSION_COLUMNS, type VersionStatus, versionStatuses } from './versions
 /** The catalog file's entries, for what the database does not keep (implemented, rationale). */
 export async function catalogEntries(config: AppConfig): Promise<Map<string, CatalogEntry>> {
   // Loaded on use: it brings every connector (see context.ts).
-  const { catalog, catalogSettings } = await import('../../catalog/load');
+  const { catalog, catalogSettings } = await import('../../catalog/load.js');
   const entries = catalog(catalogSettings(config));
   return new Map(entries.map((e) => [e.name, e]));
 }
@@ -104,7 +104,7 @@ export function registerSources(program: Command): void {
           // not a URL: the source cannot run either; `base URL` shows it
         }
         const budget = host ? await db.prisma.hostRateLimit.findUnique({ where: { host } }) : null;
-        const { catalogDifferences, describeChange, recentConfigChanges } = await import('./config-changes');
+        const { catalogDifferences, describeChange, recentConfigChanges } = await import('./config-changes.js');
         const changes = await recentConfigChanges(db, s.id);
         // What the file says and the database does not apply (the database's value wins, see sources-set.ts).
         const differences = entry ? catalogDifferences(entry, s) : [];

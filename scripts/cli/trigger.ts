@@ -36,7 +36,7 @@ export function registerTrigger(program: Command): void {
     .action(async (source, opts) => {
       const args = validateArgs(TriggerArgs, { ...opts, source }, ['source']);
       // Loaded on use: it brings the Temporal client (see context.ts).
-      const { runIngestion } = await import('./ingestion');
+      const { runIngestion } = await import('./ingestion.js');
       await withRunning(async (running) => {
         await findVersion(running.db, args.source, args.version);
         await runIngestion(
