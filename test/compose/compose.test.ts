@@ -151,7 +151,7 @@ describe('temporal-docker-compose.yml', () => {
   test('one worker service per task queue, together covering all five, each scalable', () => {
     const covered = workerServices.flatMap((name) => {
       const s = services[name]!;
-      assert.match(script(s), /npx tsx workers\/main\.ts/, name);
+      assert.equal(script(s), 'node dist/workers/main.js', `${name} runs the compiled worker`);
       assert.equal(s.container_name, undefined, `${name}: a fixed container name prevents --scale`);
       assert.deepEqual(publishedPorts(s), [], `${name}: a fixed host port prevents --scale`);
       assert.ok(dependsOn(s).includes('tedi-migrate'), `${name} waits for migrations`);
@@ -164,16 +164,16 @@ describe('temporal-docker-compose.yml', () => {
 
   test('the migrate job applies migrations, then ensures the schedules', () => {
     const s = services['tedi-migrate']!;
-    assert.match(script(s), /npx tsx scripts\/migrate\.ts && .*schedules/);
+    assert.equal(script(s), 'sh -c node dist/scripts/migrate.js && node dist/scripts/tedi.js schedules ensure');
     assert.equal(
       (s.depends_on as Record<string, { condition?: string }>)['temporal-create-namespace']?.condition,
       'service_completed_successfully',
     );
   });
 
-  test('the read API service runs npm run api on 0.0.0.0:8088, published on loopback, health-checked on /healthz', () => {
+  test('the read API service runs the compiled api on 0.0.0.0:8088, published on loopback, health-checked on /healthz', () => {
     const s = services['tedi-api']!;
-    assert.equal(script(s), 'npm run api');
+    assert.equal(script(s), 'node dist/scripts/api.js');
     assert.equal(s.build, '.', 'the TEDI image');
     const env = environmentOf(s);
     assert.deepEqual(Object.keys(env).sort(), ['DATABASE_URL', 'LOG_LEVEL', 'TEDI_API_HOST', 'TEDI_API_PORT']);
@@ -200,7 +200,7 @@ describe('temporal-docker-compose.yml', () => {
     assert.equal(deps['tedi-migrate']?.condition, 'service_completed_successfully', 'the read contract exists');
     assert.doesNotMatch(script(s), /workers\/main/);
     assert.ok(!workerServices.includes('tedi-api'));
-    assert.match(read('package.json'), /"api": "tsx scripts\/api\.ts"/);
+    assert.match(read('package.json'), /"api:prod": "node dist\/scripts\/api\.js"/);
   });
 
   test('Temporal runs temporalio/server after an admin-tools schema job, never the deprecated auto-setup image', () => {
@@ -266,6 +266,27 @@ describe('temporal-docker-compose.yml', () => {
     const runs = dockerfile.split('\n').filter((line) => /^RUN /.test(line));
     assert.ok(!runs.some((line) => /install-tools|npm run setup/.test(line)), 'the image downloads no dev tools');
     assert.match(read('.dockerignore'), /^node_modules$/m);
+  });
+
+  test('the image runs compiled JavaScript: npm run build in the build stage, node dist/workers/main.js by default', () => {
+    const dockerfile = read('Dockerfile');
+    const build = dockerfile.slice(0, dockerfile.lastIndexOf('\nFROM '));
+    const final = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+    assert.match(build, /^RUN npm run build( |$)/m, 'the build stage compiles');
+    assert.match(final, /^COPY --from=build \/app\/dist \.\/dist$/m, 'the final image gets dist/');
+    assert.match(final, /^CMD \["node", "dist\/workers\/main\.js"\]$/m);
+    const instructions = final.split('\n').filter((line) => /^(CMD|ENTRYPOINT|RUN) /.test(line));
+    assert.ok(!instructions.some((line) => /tsx/.test(line)), 'no TypeScript loader at run time');
+    assert.match(read('.dockerignore'), /^dist$/m, "a local dist/ never replaces the image's own");
+    const scripts = JSON.parse(read('package.json')).scripts as Record<string, string>;
+    assert.match(scripts.build ?? '', /tsc -p tsconfig\.build\.json/);
+    // Every compiled entry point the compose file names is one the build emits (tsconfig.build.json's sources).
+    for (const s of Object.values(services)) {
+      for (const entry of script(s).match(/dist\/[\w/.-]+\.js/g) ?? []) {
+        const source = entry.replace(/^dist\//, '').replace(/\.js$/, '.ts');
+        assert.ok(fs.existsSync(path.join(ROOT, source)), `${entry}: no ${source} to compile`);
+      }
+    }
   });
 
   test('Prometheus (profile metrics) scrapes every worker service on its TEDI_METRICS_BIND port', () => {
