@@ -11,7 +11,10 @@ import { WB_SOURCES } from './harness';
  * `due` of them (by id) due at `asOf`, the rest not before a day later; every other version is quiet and
  * every non-World Bank source inactive, so exactly `due` versions are due. Returns the due versions' ids.
  */
-export async function seedFanout(h: Harness, opts: { total: number; due: number; asOf: string }): Promise<number[]> {
+export async function seedFanout(
+  h: Pick<Harness, 'db'>,
+  opts: { total: number; due: number; asOf: string },
+): Promise<number[]> {
   const { pool } = h.db;
   // The World Bank's probe is cheap, so its versions are due at every tick; the fan-out is about versions
   // due by their schedule, so these are scheduled like any other source here.
