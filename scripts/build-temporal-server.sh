@@ -34,16 +34,19 @@ build() { # package version target-name
 }
 
 mkdir -p "$DIR"
-if [ ! -x "$DIR/temporal-server" ] || [ ! -x "$DIR/temporal-sql-tool" ] || [ ! -d "$DIR/schema/postgresql" ]; then
+if [ ! -x "$DIR/temporal-server" ] || [ ! -x "$DIR/temporal-sql-tool" ] || [ ! -d "$DIR/schema/postgresql" ] || [ ! -f "$DIR/config/docker.yaml" ]; then
   say "building Temporal server $TEMPORAL_SERVER_VERSION and temporal-sql-tool (first time: a few minutes)"
   build "$SERVER_MODULE/cmd/server" "$TEMPORAL_SERVER_VERSION" temporal-server
   build "$SERVER_MODULE/cmd/tools/sql" "$TEMPORAL_SERVER_VERSION" temporal-sql-tool
-  # The versioned schema files temporal-sql-tool applies; they ship in the module, not in the binaries.
+  # The versioned schema files temporal-sql-tool applies (they ship in the module, not in the binaries),
+  # and, for operators and the compose test, the config template compiled into the server.
   src=$(go mod download -json "$SERVER_MODULE@v$TEMPORAL_SERVER_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
   rm -rf "$DIR/schema"
   mkdir -p "$DIR/schema"
   cp -R "$src/schema/postgresql" "$DIR/schema/"
-  chmod -R u+w "$DIR/schema"
+  mkdir -p "$DIR/config"
+  cp "$src/config/docker.yaml" "$DIR/config/docker.yaml"
+  chmod -R u+w "$DIR/schema" "$DIR/config"
 fi
 
 # The Web UI is optional: the cluster runs without it, and says so, when it does not build here. Its go.mod

@@ -84,6 +84,7 @@ export async function runCluster(config: AppConfig): Promise<void> {
   await stopRequested;
   say('stopping (workers finish their current heartbeat window first)');
   await cluster.stop();
+  say('stopped');
 }
 
 if (require.main === module) {

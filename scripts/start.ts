@@ -1,8 +1,10 @@
-// `npm start`: the whole scheduler on one machine. Uses DATABASE_URL / TEMPORAL_ADDRESS when they are
+// `npm start`: the whole scheduler on one machine (TEDI_TEMPORAL=cluster: the cluster mode instead, see
+// scripts/start-cluster.ts). Uses DATABASE_URL / TEMPORAL_ADDRESS when they are
 // set (and stops, naming the variable, when one does not answer), otherwise starts an embedded PostgreSQL
 // and the Temporal dev server (data under .data/), then applies migrations, loads the catalog, ensures the schedules and runs the workers for
 // all five task queues and the HTTP read API (TEDI_API_HOST:TEDI_API_PORT) until Ctrl-C, when it stops
 // everything it started.
+import { execFileSync } from 'node:child_process';
 import { listenFromConfig } from '../api/listen';
 import { ConfigError, loadConfig } from '../lib/config';
 import { bringUpEnvironment } from '../lib/infra/environment';
@@ -15,6 +17,12 @@ const say = (msg: string) => console.log(`[tedi] ${msg}`);
 
 async function main() {
   const config = loadConfig();
+  if (config.TEDI_TEMPORAL === 'cluster') {
+    // TEDI_TEMPORAL=cluster npm start is npm run start:cluster: its processes run the compiled build.
+    execFileSync('npm', ['run', 'build', '--silent'], { stdio: 'inherit' });
+    const { runCluster } = await import('./start-cluster.js');
+    return runCluster(config);
+  }
   installRuntime({ logLevel: config.LOG_LEVEL, metricsBindAddress: config.TEDI_METRICS_BIND });
   const env = await bringUpEnvironment(config, say);
   for (const s of env.started) say(`started ${s}`);

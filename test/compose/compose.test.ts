@@ -7,8 +7,13 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { CONFIG_VARIABLES, loadConfig } from '../../lib/config';
+import { pinnedTemporalVersions } from '../../lib/infra/cluster/temporal-binaries';
+import { TEMPORAL_DATABASES, TEMPORAL_SQL_PLUGIN } from '../../lib/infra/cluster/temporal-schema';
+import { DEFAULT_TEMPORAL_PORTS, temporalServerEnvironment } from '../../lib/infra/cluster/temporal-server-process';
 import { SEARCH_ATTRIBUTES } from '../../lib/search-attributes';
 import { TASK_QUEUES } from '../../lib/verticals';
+import { DEFAULT_RETENTION_DAYS } from '../../operations/temporal/namespace';
+import { clusterWorkers } from '../../scripts/cluster/topology';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const read = (file: string) => fs.readFileSync(path.join(ROOT, file), 'utf8');
@@ -31,7 +36,7 @@ interface Service {
 const compose = parse(read('temporal-docker-compose.yml'), { merge: true }) as {
   services: Record<string, Service>;
   volumes?: Record<string, unknown>;
-  configs?: Record<string, unknown>;
+  configs?: Record<string, { file?: string; content?: string }>;
 };
 const services = compose.services;
 const names = Object.keys(services);
@@ -303,5 +308,74 @@ describe('temporal-docker-compose.yml', () => {
       const bind = environmentOf(services[name]!).TEDI_METRICS_BIND;
       assert.equal(bind, `0.0.0.0:${sd.port}`, `${name} serves /metrics where Prometheus looks`);
     }
+  });
+});
+
+// The cluster mode (npm run start:cluster, scripts/cluster/cluster.ts) is where this deployment's shape is
+// run and broken by the fault tests (test/cluster/): these hold the file to what was tested there.
+describe('temporal-docker-compose.yml matches the cluster mode', () => {
+  const cluster = temporalServerEnvironment({
+    sql: { host: '127.0.0.1', port: 5432, user: 'temporal', password: 'x' },
+    ports: DEFAULT_TEMPORAL_PORTS,
+    dynamicConfigFile: 'deploy/temporal/dynamicconfig.yaml',
+    metricsEndpoint: '127.0.0.1:8000',
+  });
+
+  test('the same Temporal server, admin tools and Web UI versions as the cluster builds', () => {
+    const versions = pinnedTemporalVersions();
+    const tag = (service: string) => interpolate(String(services[service]!.image)).split(':')[1];
+    assert.equal(tag('temporal'), versions.server);
+    assert.equal(tag('temporal-admin-tools'), versions.server);
+    assert.equal(tag('temporal-create-namespace'), versions.server);
+    assert.equal(tag('temporal-ui'), versions.ui);
+  });
+
+  test('the server gets the variables the cluster sets, with the same database plugin', (t) => {
+    const composed = environmentOf(services.temporal!);
+    for (const key of Object.keys(composed))
+      assert.ok(key in cluster, `compose sets ${key}, the cluster mode does not`);
+    assert.equal(composed.DB, cluster.DB);
+    assert.equal(composed.DB, TEMPORAL_SQL_PLUGIN);
+    // The variables' names only exist in the server's config template: the cluster's must all be read there.
+    const templateFile = `.tools/temporal-${pinnedTemporalVersions().server}/config/docker.yaml`;
+    if (!fs.existsSync(path.join(ROOT, templateFile))) {
+      t.skip(`${templateFile} is not built yet (bash scripts/build-temporal-server.sh; .ci/run builds it first)`);
+      return;
+    }
+    const template = read(templateFile);
+    for (const key of Object.keys(cluster))
+      assert.match(template, new RegExp(`env "${key}"`), `${key} is read by the template`);
+  });
+
+  test('the same dynamic config file', () => {
+    assert.equal(compose.configs?.['temporal-dynamic-config']?.file, './deploy/temporal/dynamicconfig.yaml');
+    assert.equal(
+      path.relative(ROOT, path.resolve(ROOT, cluster.DYNAMIC_CONFIG_FILE_PATH!)),
+      'deploy/temporal/dynamicconfig.yaml',
+    );
+    const mounted = (services.temporal as { configs?: { source: string; target: string }[] }).configs?.[0];
+    assert.equal(mounted?.source, 'temporal-dynamic-config');
+    assert.equal(mounted?.target, environmentOf(services.temporal!).DYNAMIC_CONFIG_FILE_PATH);
+  });
+
+  test('the same schema steps, on the same databases', () => {
+    const commands = script(services['temporal-admin-tools']!);
+    assert.match(commands, new RegExp(`--plugin ${TEMPORAL_SQL_PLUGIN}`));
+    for (const db of Object.values(TEMPORAL_DATABASES)) assert.match(commands, new RegExp(`--db ${db} create`));
+  });
+
+  test('the same namespace retention', () => {
+    const retention = interpolate(environmentOf(services['temporal-create-namespace']!).RETENTION!);
+    assert.equal(retention, `${DEFAULT_RETENTION_DAYS}d`);
+  });
+
+  test('the same task queues: a worker service for each queue the cluster runs processes for', () => {
+    const composed = workerServices.map((name) => environmentOf(services[name]!).TEDI_WORKER_QUEUES).sort();
+    const tested = [...new Set(clusterWorkers().map((w) => w.queues.join(',')))].sort();
+    assert.deepEqual(composed, tested);
+    assert.ok(
+      clusterWorkers().some((w, i, all) => all.findIndex((o) => o.queues.join() === w.queues.join()) !== i),
+      'the cluster runs two processes of one queue, as `--scale` does',
+    );
   });
 });
