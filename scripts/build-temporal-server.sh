@@ -20,7 +20,7 @@ say() { echo "[build-temporal] $*" >&2; }
 
 if ! command -v go >/dev/null; then
   say "Go is not installed: the cluster mode builds Temporal $TEMPORAL_SERVER_VERSION from the Go module proxy."
-  say "Install Go 1.24 or later (Debian: apt-get install golang), or use the dev server mode (npm start)."
+  say "Install Go 1.25.7 or later (the server's go.mod asks for it; Go fetches a newer toolchain itself only where it can), or use the dev server mode (npm start)."
   exit 1
 fi
 
