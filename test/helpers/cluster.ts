@@ -10,7 +10,7 @@ import { freeTemporalPorts } from '../../lib/infra/cluster/temporal-server-proce
 import { freePort } from '../../lib/infra/postgres';
 import { type Cluster, startCluster } from '../../scripts/cluster/cluster';
 import type { WorkerProcessSpec } from '../../scripts/cluster/topology';
-import { qclCsv } from '../bench/qcl-shape';
+import { type QclOptions, qclCsv } from '../bench/qcl-shape';
 import { buildBulkZip, CATALOGUE_PATH, createFaostatFixture } from '../fixtures/faostat';
 import { type FixtureServer, startFixtureServer } from '../fixtures/fixture-server';
 import { TEST_SECRET_KEY } from './harness';
@@ -71,8 +71,14 @@ const ALL_AREAS = Array.from({ length: 250 }, (_, i) => String(i + 1));
 
 export interface LargeFaostat {
   server: FixtureServer;
+  /** The rows of the file now served. */
   rows: number;
   versionId: number;
+  /**
+   * Serves another file from now on: `rows` rows of the same shape (`value`: row i's value), published on
+   * `dateUpdate` (the catalogue's DateUpdate is part of the probe token, so the next check fetches it).
+   */
+  setRows(rows: number, opts: { value?: QclOptions['value']; dateUpdate: string }): Promise<void>;
 }
 
 /**
@@ -96,7 +102,17 @@ export async function serveLargeFaostat(db: Database, rows: number): Promise<Lar
     data: { baseUrl: server.url, rateLimitPerSecond: 1000 },
   });
   const version = await db.prisma.datasetVersion.findFirstOrThrow({ where: { dataSource: { name: 'faostat' } } });
-  return { server, rows, versionId: version.id };
+  const large: LargeFaostat = {
+    server,
+    rows,
+    versionId: version.id,
+    async setRows(n, opts) {
+      fixture.zipOverride = await buildBulkZip(Buffer.concat([...qclCsv(n, { value: opts.value })]));
+      fixture.setDateUpdate(opts.dateUpdate);
+      large.rows = n;
+    },
+  };
+  return large;
 }
 
 /** The worker identity Temporal recorded for each started attempt of an activity type, in order. */
