@@ -14,7 +14,7 @@
 // Floors (spawn → a `ready` line, RSS 3 s after it): a bare `node` process, and `node --import tsx` that
 // loads nothing (the TypeScript loader's own cost, which the compiled worker no longer pays).
 // Figures are printed (median of the runs, the range in brackets); nothing is asserted.
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,6 +22,7 @@ import { freePort } from '../../lib/infra/postgres';
 import { startDevServer } from '../../lib/infra/temporal-server';
 import { TASK_QUEUES } from '../../lib/verticals';
 import { startTestDatabase } from '../helpers/database';
+import { memoryOf, sleep, stopProcess, waitForLine } from './child-process';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const MiB = 1024 * 1024;
@@ -32,43 +33,6 @@ const IDLE_MS = 12_000;
 function option(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : undefined;
-}
-
-/** VmRSS and VmHWM (peak) of a process, in bytes, from /proc/<pid>/status. */
-function memoryOf(pid: number): { rss: number; hwm: number } {
-  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
-  return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Waits for a line containing `marker` on the child's stdout. */
-function waitForLine(child: ChildProcess, marker: string, timeoutMs = 180_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let seen = '';
-    const timer = setTimeout(() => reject(new Error(`no "${marker}" within ${timeoutMs} ms:\n${seen}`)), timeoutMs);
-    child.stdout?.on('data', (chunk: Buffer) => {
-      seen = (seen + chunk.toString()).slice(-4000);
-      if (seen.includes(marker)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`exited (${code}) before "${marker}":\n${seen}`));
-    });
-  });
-}
-
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-  await exited;
-  clearTimeout(timer);
 }
 
 interface Start {
@@ -83,7 +47,7 @@ async function measureStart(args: string[], env: NodeJS.ProcessEnv, marker: stri
   const started = performance.now();
   const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] });
   try {
-    await waitForLine(child, marker);
+    await waitForLine(child, marker, 180_000);
     const startMs = performance.now() - started;
     const readyRss = memoryOf(child.pid!).rss;
     await sleep(settleMs);

@@ -37,6 +37,7 @@ import { CATALOGUE_PATH, createFaostatFixture, QCL_FILE } from '../fixtures/faos
 import { startFixtureServer } from '../fixtures/fixture-server';
 import { zipStream } from '../fixtures/zip';
 import { startTestDatabase } from '../helpers/database';
+import { memoryOf, sleep, stopProcess, waitForLine } from './child-process';
 import { qclCsv } from './qcl-shape';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -57,13 +58,6 @@ function sizes(): number[] {
   return list;
 }
 
-/** VmRSS and VmHWM (peak) of a process, in bytes, from /proc/<pid>/status. */
-function memoryOf(pid: number): { rss: number; hwm: number } {
-  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
-  return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
-}
-
 /** Samples a process's RSS every 100 ms until stopped; returns the largest sample. */
 function sampleRss(pid: number): () => number {
   let peak = 0;
@@ -81,36 +75,6 @@ function sampleRss(pid: number): () => number {
     take();
     return peak;
   };
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Waits for a line containing `marker` on the child's stdout. */
-function waitForLine(child: ChildProcess, marker: string, timeoutMs = 120_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let seen = '';
-    const timer = setTimeout(() => reject(new Error(`no "${marker}" within ${timeoutMs} ms:\n${seen}`)), timeoutMs);
-    child.stdout?.on('data', (chunk: Buffer) => {
-      seen = (seen + chunk.toString()).slice(-4000);
-      if (seen.includes(marker)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`exited (${code}) before "${marker}":\n${seen}`));
-    });
-  });
-}
-
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-  await exited;
-  clearTimeout(timer);
 }
 
 /** Idle RSS of a process that prints `ready` once set up: RSS 3 s after, and its peak so far. */
