@@ -81,7 +81,7 @@ const POSTGRES_USER = 'postgres';
 /** The embedded servers' password (lib/infra/postgres.ts): loopback-only servers of this machine. */
 const EMBEDDED_PASSWORD = 'tedi-local';
 /** As compose's stop_grace_period for the workers: running activities finish their heartbeat window. */
-const WORKER_STOP_GRACE_MS = 30_000;
+export const WORKER_STOP_GRACE_MS = 30_000;
 const WORKER_READY_TIMEOUT_MS = 120_000;
 
 /** A compiled entry point; `npm run build` makes them. */

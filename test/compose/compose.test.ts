@@ -13,6 +13,7 @@ import { DEFAULT_TEMPORAL_PORTS, temporalServerEnvironment } from '../../lib/inf
 import { SEARCH_ATTRIBUTES } from '../../lib/search-attributes';
 import { TASK_QUEUES } from '../../lib/verticals';
 import { DEFAULT_RETENTION_DAYS } from '../../operations/temporal/namespace';
+import { WORKER_STOP_GRACE_MS } from '../../scripts/cluster/cluster';
 import { clusterWorkers } from '../../scripts/cluster/topology';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -362,6 +363,16 @@ describe('temporal-docker-compose.yml matches the cluster mode', () => {
     const commands = script(services['temporal-admin-tools']!);
     assert.match(commands, new RegExp(`--plugin ${TEMPORAL_SQL_PLUGIN}`));
     for (const db of Object.values(TEMPORAL_DATABASES)) assert.match(commands, new RegExp(`--db ${db} create`));
+  });
+
+  test('workers get the same grace period to finish before they are killed', () => {
+    for (const name of workerServices) {
+      assert.equal(
+        (services[name] as { stop_grace_period?: string }).stop_grace_period,
+        `${WORKER_STOP_GRACE_MS / 1000}s`,
+        name,
+      );
+    }
   });
 
   test('the same namespace retention', () => {

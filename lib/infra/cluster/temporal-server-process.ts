@@ -93,6 +93,12 @@ export function temporalServerEnvironment(s: TemporalServerSettings): Record<str
   return env;
 }
 
+/** The environment as written beside the server's log: every variable, the password masked. */
+export function shownEnvironment(env: Record<string, string>, version: string): string {
+  const lines = Object.entries({ ...env, POSTGRES_PWD: '***' }).map(([k, v]) => `${k}=${v}`);
+  return `# The environment temporal-server ${version} was started with (config template: config/docker.yaml)\n${lines.join('\n')}\n`;
+}
+
 export interface TemporalServer {
   address: string;
   process: ManagedProcess;
@@ -108,12 +114,8 @@ export async function startTemporalServer(
   files: { logFile: string; timeoutMs?: number },
 ): Promise<TemporalServer> {
   const env = temporalServerEnvironment(settings);
-  const shown = Object.entries({ ...env, POSTGRES_PWD: '***' }).map(([k, v]) => `${k}=${v}`);
   fs.mkdirSync(path.dirname(files.logFile), { recursive: true });
-  fs.writeFileSync(
-    files.logFile.replace(/\.log$/, '.env'),
-    `# The environment temporal-server ${bins.versions.server} was started with (config template: config/docker.yaml)\n${shown.join('\n')}\n`,
-  );
+  fs.writeFileSync(files.logFile.replace(/\.log$/, '.env'), shownEnvironment(env, bins.versions.server));
   const process_ = startManagedProcess({
     name: 'temporal-server',
     command: bins.server,
