@@ -40,8 +40,11 @@ export async function startTestCluster(
     env: {
       LOG_LEVEL: 'warn',
       TEDI_SECRET_KEY: TEST_SECRET_KEY,
-      // The catalog's sources point at the real APIs, unreachable here: no master run unless a test starts one.
+      // The catalog's sources point at the real APIs, unreachable here: no master run unless a test starts
+      // one. Not at creation, and not at the next 6-hour mark either (interval schedules align to the epoch,
+      // so a test running at 18:00 UTC would meet a real tick): the next tick is 100 years away.
       TEDI_MASTER_FIRST_RUN: 'next-interval',
+      TEDI_MASTER_INTERVAL: '36500d',
       ...opts.env,
     },
     log: (line) => process.env.DEBUG_CLUSTER && console.log(`[cluster] ${line}`),
