@@ -59,6 +59,8 @@ export async function runCluster(config: AppConfig): Promise<void> {
     uiPort: config.TEMPORAL_UI_PORT,
     api: { host: config.TEDI_API_HOST, port: config.TEDI_API_PORT },
     log: say,
+    // As compose's restart: unless-stopped: a worker that crashes is started again.
+    restartWorkersAfterMs: 2_000,
     // Workers' own JSON lines, tagged with the process: what `docker compose logs -f` shows.
     onProcessLine: (name, line) => console.log(`${name.padEnd(22)}| ${line}`),
   });
@@ -79,7 +81,7 @@ export async function runCluster(config: AppConfig): Promise<void> {
   if (cluster.uiUrl) say(`Web UI: ${cluster.uiUrl}/namespaces/${cluster.namespace}/schedules`);
   if (cluster.apiUrl) say(`Read API: ${cluster.apiUrl}/v1/sources, status page ${cluster.apiUrl}/status`);
   say(`Logs of every process: ${cluster.logDir}/`);
-  say('Operator commands find this cluster as they find `npm start`: npm run tedi -- versions list');
+  say('Operator commands find this cluster as they find `npm start`: npm run tedi:prod -- versions list');
   say('Ctrl-C stops everything this command started.');
   await stopRequested;
   say('stopping (workers finish their current heartbeat window first)');

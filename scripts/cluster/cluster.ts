@@ -50,6 +50,11 @@ export interface ClusterOptions {
   log?: (line: string) => void;
   /** Each child's output line, tagged with its name (the launcher prints them; tests keep them in files). */
   onProcessLine?: (name: string, line: string) => void;
+  /**
+   * A worker process that exits without being asked is started again after this delay, as compose's
+   * `restart: unless-stopped` does; omitted = left down (the fault tests kill workers on purpose).
+   */
+  restartWorkersAfterMs?: number;
 }
 
 export interface WorkerProcess extends ManagedProcess {
@@ -199,14 +204,29 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     log('migrations applied, catalog loaded, schedules ensured');
 
     const workers: WorkerProcess[] = [];
+    let stopping = false;
     const startWorker = async (spec: WorkerProcessSpec): Promise<WorkerProcess> => {
       const child = spawnTedi(spec.name, entries.worker, [], { ...tediEnv, TEDI_WORKER_QUEUES: spec.queues.join(',') });
       const worker: WorkerProcess = Object.assign(child, { spec });
       workers.push(worker);
+      void child.exited.then((code) => {
+        if (stopping) return;
+        log(`${spec.name} (pid ${child.pid}) exited unexpectedly (${code}); its log: ${child.logFile}`);
+        const delay = opts.restartWorkersAfterMs;
+        if (delay === undefined) return;
+        setTimeout(() => {
+          if (stopping) return;
+          startWorker(spec).then(
+            (again) => log(`${spec.name} started again (pid ${again.pid})`),
+            (err) => log(`${spec.name} did not start again: ${String(err)}`),
+          );
+        }, delay);
+      });
       await child.waitForLine(/"msg":"workers running"/, WORKER_READY_TIMEOUT_MS);
       return worker;
     };
     stack.push(async () => {
+      stopping = true;
       await Promise.all(workers.map((w) => w.stop(WORKER_STOP_GRACE_MS)));
     });
     await Promise.all((opts.workers ?? clusterWorkers()).map(startWorker));

@@ -25,7 +25,7 @@ export interface TestCluster {
 }
 
 export async function startTestCluster(
-  opts: { workers?: WorkerProcessSpec[]; env?: NodeJS.ProcessEnv; api?: boolean } = {},
+  opts: { workers?: WorkerProcessSpec[]; env?: NodeJS.ProcessEnv; api?: boolean; restartWorkersAfterMs?: number } = {},
 ): Promise<TestCluster> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tedi-cluster-test-'));
   const cluster = await startCluster({
@@ -37,6 +37,7 @@ export async function startTestCluster(
     uiPort: null,
     api: opts.api ? { host: '127.0.0.1', port: await freePort() } : null,
     workers: opts.workers,
+    restartWorkersAfterMs: opts.restartWorkersAfterMs,
     env: {
       LOG_LEVEL: 'warn',
       TEDI_SECRET_KEY: TEST_SECRET_KEY,
