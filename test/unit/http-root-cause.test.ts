@@ -58,11 +58,6 @@ let selfSigned: string;
 let certDir: string;
 
 before(async () => {
-  // A port that was just closed: nothing listens there (port 1 would be refused by fetch itself as "bad port").
-  const closed = createServer();
-  refused = await listen(closed);
-  await new Promise((resolve) => closed.close(resolve));
-  servers.pop();
   // RST, not FIN: the client sees ECONNRESET.
   resetting = await listen(createServer((socket) => socket.resetAndDestroy()));
   stalling = await listen(createServer(() => undefined));
@@ -101,6 +96,12 @@ before(async () => {
   selfSigned = await listen(
     createHttpsServer({ key: readFileSync(key), cert: readFileSync(cert) }, (_req, res) => res.end('ok')),
   );
+  // A port that was just closed: nothing listens there (port 1 would be refused by fetch itself as "bad port").
+  // Made last: a server listened on after it could be given the freed port (CI once saw "other side closed").
+  const closed = createServer();
+  refused = await listen(closed);
+  await new Promise((resolve) => closed.close(resolve));
+  servers.pop();
 });
 
 after(() => {
