@@ -7,7 +7,7 @@ import { type AppConfig, ConfigError, loadConfig } from '../lib/config';
 import { DEFAULT_TEMPORAL_PORTS, type TemporalServerPorts } from '../lib/infra/cluster/temporal-server-process';
 import { requireDatabase } from '../lib/infra/environment';
 import { isPortFree } from '../lib/infra/postgres';
-import { startCluster } from './cluster/cluster';
+import { startCluster, WORKER_RESTART_DELAY_MS } from './cluster/cluster';
 
 const say = (msg: string) => console.log(`[tedi] ${msg}`);
 
@@ -60,7 +60,7 @@ export async function runCluster(config: AppConfig): Promise<void> {
     api: { host: config.TEDI_API_HOST, port: config.TEDI_API_PORT },
     log: say,
     // As compose's restart: unless-stopped: a worker that crashes is started again.
-    restartWorkersAfterMs: 2_000,
+    restartWorkersAfterMs: WORKER_RESTART_DELAY_MS,
     // Workers' own JSON lines, tagged with the process: what `docker compose logs -f` shows.
     onProcessLine: (name, line) => console.log(`${name.padEnd(22)}| ${line}`),
   });

@@ -14,7 +14,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
-import { type ManagedProcess, startManagedProcess } from '../../lib/infra/cluster/managed-process';
+import { type ManagedProcess, startManagedProcess, untilListening } from '../../lib/infra/cluster/managed-process';
 import { buildTemporalBinaries, type TemporalBinaries } from '../../lib/infra/cluster/temporal-binaries';
 import { type SqlEndpoint, setupTemporalSchemas } from '../../lib/infra/cluster/temporal-schema';
 import {
@@ -24,7 +24,6 @@ import {
 } from '../../lib/infra/cluster/temporal-server-process';
 import { startTemporalUi } from '../../lib/infra/cluster/temporal-ui';
 import { type RunningDatabase, startEmbeddedPostgres } from '../../lib/infra/postgres';
-import { canReach } from '../../lib/infra/temporal-server';
 import { projectPath } from '../../lib/paths';
 import { resolveSecretKey } from '../../lib/secrets';
 import { ensureNamespace } from '../../operations/temporal/namespace';
@@ -87,6 +86,8 @@ const POSTGRES_USER = 'postgres';
 const EMBEDDED_PASSWORD = 'tedi-local';
 /** As compose's stop_grace_period for the workers: running activities finish their heartbeat window. */
 export const WORKER_STOP_GRACE_MS = 30_000;
+/** The launcher's wait before it starts a crashed worker again (README: "after 2 s"). */
+export const WORKER_RESTART_DELAY_MS = 2_000;
 const WORKER_READY_TIMEOUT_MS = 120_000;
 
 /** A compiled entry point; `npm run build` makes them. */
@@ -240,7 +241,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
         TEDI_API_PORT: String(opts.api.port),
       });
       stack.push(() => api.stop(15_000));
-      await untilListening(api, `${opts.api.host}:${opts.api.port}`);
+      await untilListening(api, `${opts.api.host}:${opts.api.port}`, 60_000);
       apiUrl = `http://${opts.api.host}:${opts.api.port}`;
     }
 
@@ -295,14 +296,4 @@ function withoutPlacement(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   for (const name of ['DATABASE_URL', 'TEMPORAL_ADDRESS', 'TEDI_WORKER_QUEUES', 'TEDI_METRICS_BIND', 'TEDI_TEMPORAL'])
     delete rest[name];
   return rest;
-}
-
-async function untilListening(child: ManagedProcess, address: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await canReach(address))) {
-    if (!child.running() || Date.now() > deadline) {
-      throw new Error(`${child.name} did not listen on ${address}; see ${child.logFile}:\n${child.tail()}`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }

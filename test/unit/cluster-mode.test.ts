@@ -12,6 +12,7 @@ import {
 } from '../../lib/infra/cluster/temporal-server-process';
 import { isPortFree } from '../../lib/infra/postgres';
 import { TASK_QUEUES } from '../../lib/verticals';
+import { WORKER_RESTART_DELAY_MS, WORKER_STOP_GRACE_MS } from '../../scripts/cluster/cluster';
 import { clusterWorkers, PROCESSES_PER_QUEUE } from '../../scripts/cluster/topology';
 
 describe('cluster topology', () => {
@@ -83,5 +84,12 @@ describe('Temporal server of the cluster mode', () => {
     const versions = pinnedTemporalVersions();
     assert.match(versions.server, /^\d+\.\d+\.\d+$/);
     assert.match(versions.ui, /^\d+\.\d+\.\d+$/);
+  });
+});
+
+describe('the launcher', () => {
+  test('a crashed worker is started again after 2 s; a stopping one gets 30 s (README, compose)', () => {
+    assert.equal(WORKER_RESTART_DELAY_MS, 2_000);
+    assert.equal(WORKER_STOP_GRACE_MS, 30_000);
   });
 });

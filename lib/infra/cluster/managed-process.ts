@@ -4,6 +4,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { canReach } from '../temporal-server';
 
 export interface ManagedProcessOptions {
   /** Short name for messages: `temporal-server`, `worker-agriculture-2`. */
@@ -111,4 +112,15 @@ export function startManagedProcess(opts: ManagedProcessOptions): ManagedProcess
       await exited;
     },
   };
+}
+
+/** Resolves once `address` accepts connections; rejects when `child` ends first or `timeoutMs` passes. */
+export async function untilListening(child: ManagedProcess, address: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await canReach(address))) {
+    if (!child.running() || Date.now() > deadline) {
+      throw new Error(`${child.name} did not listen on ${address}; see ${child.logFile}:\n${child.tail()}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }

@@ -2,8 +2,7 @@
 // temporalio/ui image), with a config file generated for this cluster: its frontend, port and namespace.
 import fs from 'node:fs';
 import path from 'node:path';
-import { canReach } from '../temporal-server';
-import { type ManagedProcess, startManagedProcess } from './managed-process';
+import { type ManagedProcess, startManagedProcess, untilListening } from './managed-process';
 
 export interface TemporalUiSettings {
   temporalAddress: string;
@@ -44,13 +43,11 @@ export async function startTemporalUi(
     logFile: path.join(s.dir, 'temporal-ui.log'),
   });
   const address = `127.0.0.1:${s.port}`;
-  const deadline = Date.now() + 30_000;
-  while (!(await canReach(address))) {
-    if (!ui.running() || Date.now() > deadline) {
-      await ui.stop(2_000);
-      throw new Error(`the Temporal Web UI did not listen on ${address}; see ${ui.logFile}:\n${ui.tail()}`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
+  try {
+    await untilListening(ui, address, 30_000);
+  } catch (err) {
+    await ui.stop(2_000);
+    throw err;
   }
   return { url: `http://${address}`, process: ui };
 }
